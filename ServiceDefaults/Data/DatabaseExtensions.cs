@@ -1,0 +1,60 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using CallLogs.ServiceDefaults.Outbox;
+using Npgsql;
+
+namespace CallLogs.ServiceDefaults.Data;
+
+public static class DatabaseExtensions
+{
+    /// <summary>
+    /// The service's own PostgreSQL database: an <see cref="NpgsqlDataSource"/> from
+    /// <c>ConnectionStrings__{connectionName}</c>, the DbContext on it (snake_case names), a readiness
+    /// check, and the checked-in migrations applied before anything else starts.
+    /// </summary>
+    public static IHostApplicationBuilder AddServiceDatabase<TContext>(this IHostApplicationBuilder builder, string connectionName)
+        where TContext : DbContext
+    {
+        var connectionString = builder.Configuration.GetConnectionString(connectionName);
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new InvalidOperationException(
+                $"ConnectionStrings:{connectionName} is not set. Set ConnectionStrings__{connectionName} to a PostgreSQL connection string (AppHost sets it for local runs).");
+        }
+
+        builder.Services.AddNpgsqlDataSource(connectionString, ds => ds.ConnectionStringBuilder.ApplicationName ??= builder.Environment.ApplicationName);
+        builder.Services.AddDbContext<TContext>((sp, options) =>
+        {
+            options.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()).UseSnakeCaseNamingConvention();
+            if (sp.GetService<OutboxSignal>() is { } signal)
+            {
+                options.AddInterceptors(new OutboxSaveChangesInterceptor(signal));
+            }
+        });
+        builder.Services.AddHealthChecks().AddDbContextCheck<TContext>("database", tags: ["ready"]);
+        builder.Services.AddHostedService<MigrateDatabase<TContext>>();
+        return builder;
+    }
+}
+
+/// <summary>
+/// Applies pending migrations in <see cref="IHostedLifecycleService.StartingAsync"/>, which runs before any
+/// hosted service (the bus, relays, workers) starts. EF Core takes a lock, so instances may start together.
+/// </summary>
+internal sealed class MigrateDatabase<TContext>(IServiceScopeFactory scopes) : IHostedLifecycleService where TContext : DbContext
+{
+    public async Task StartingAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<TContext>();
+        await db.Database.MigrateAsync(cancellationToken);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,67 @@
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace CallLogs.ServiceDefaults.Messaging;
+
+public static class MessagingExtensions
+{
+    public const string ConnectionName = "messaging";
+
+    /// <summary>
+    /// MassTransit over RabbitMQ from <c>ConnectionStrings__messaging</c> (an <c>amqp://</c> URI). Queues are
+    /// named after the service, so each service gets its own copy of every event it consumes. The host
+    /// waits until the bus is connected and its bindings exist before the service starts.
+    /// </summary>
+    public static IHostApplicationBuilder AddMessaging(this IHostApplicationBuilder builder, Action<IBusRegistrationConfigurator>? configure = null)
+    {
+        var connectionString = builder.Configuration.GetConnectionString(ConnectionName);
+        if (string.IsNullOrWhiteSpace(connectionString) || !Uri.TryCreate(connectionString, UriKind.Absolute, out var uri))
+        {
+            throw new InvalidOperationException(
+                $"ConnectionStrings:{ConnectionName} is not set to an amqp:// URI. Set ConnectionStrings__{ConnectionName}, e.g. amqp://guest:guest@127.0.0.1:5672/ (AppHost sets it for local runs).");
+        }
+
+        var prefix = ServiceName(builder);
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(prefix, includeNamespace: false));
+            configure?.Invoke(bus);
+            bus.UsingRabbitMq((context, rabbit) =>
+            {
+                rabbit.Host(uri, host => host.ConnectionName(prefix));
+                rabbit.ConfigureEndpoints(context);
+            });
+        });
+        builder.Services.AddOptions<MassTransitHostOptions>().Configure(o =>
+        {
+            o.WaitUntilStarted = true;
+            o.StartTimeout = TimeSpan.FromSeconds(60);
+            o.StopTimeout = TimeSpan.FromSeconds(30);
+        });
+        return builder;
+    }
+
+    /// <summary>The service's short name (<c>profile</c>, <c>export</c>...), from OTEL_SERVICE_NAME or the assembly.</summary>
+    public static string ServiceName(IHostApplicationBuilder builder) =>
+        (builder.Configuration["OTEL_SERVICE_NAME"] ?? builder.Environment.ApplicationName)
+            .Replace("CallLogs.", "", StringComparison.OrdinalIgnoreCase)
+            .ToLowerInvariant();
+}
+
+/// <summary>
+/// Retry policy every consumer shares: a few quick retries, then a few slower ones; after them the
+/// message goes to the consumer's <c>_error</c> queue. Nothing is acked and dropped.
+/// </summary>
+public abstract class RetryingConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer> where TConsumer : class, IConsumer
+{
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<TConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.UseMessageRetry(r => r.Intervals(
+            TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2),
+            TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15)));
+        endpointConfigurator.UseInMemoryOutbox(context);
+    }
+}

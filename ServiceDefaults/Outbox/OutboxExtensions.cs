@@ -1,0 +1,52 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace CallLogs.ServiceDefaults.Outbox;
+
+public static class OutboxExtensions
+{
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>Maps the <c>outbox_messages</c> table; call from the service's <c>OnModelCreating</c>.</summary>
+    public static ModelBuilder AddOutboxMessageEntity(this ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<OutboxMessage>(e =>
+        {
+            e.ToTable("outbox_messages");
+            e.HasKey(m => m.Id);
+            e.Property(m => m.MessageType).HasMaxLength(512);
+            e.Property(m => m.Body).HasColumnType("jsonb");
+            e.HasIndex(m => m.MessageId).IsUnique();
+            e.HasIndex(m => m.Id).HasFilter("published_at IS NULL").HasDatabaseName("ix_outbox_messages_unpublished");
+        });
+        return modelBuilder;
+    }
+
+    /// <summary>
+    /// Adds an event to the outbox of this DbContext: it is stored by the same <c>SaveChanges</c> as
+    /// the change it describes, and published by the relay after commit.
+    /// </summary>
+    public static Guid AddOutboxMessage<T>(this DbContext db, T message, TimeProvider? clock = null) where T : class
+    {
+        var id = Guid.NewGuid();
+        db.Set<OutboxMessage>().Add(new OutboxMessage
+        {
+            MessageId = id,
+            MessageType = typeof(T).FullName!,
+            Body = JsonSerializer.Serialize(message, Json),
+            CreatedAt = (clock ?? TimeProvider.System).GetUtcNow(),
+        });
+        return id;
+    }
+
+    /// <summary>The relay that publishes this DbContext's outbox, and the signal that wakes it after a save.</summary>
+    public static IHostApplicationBuilder AddOutbox<TContext>(this IHostApplicationBuilder builder) where TContext : DbContext
+    {
+        builder.Services.AddSingleton<OutboxSignal>();
+        builder.Services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddHostedService<OutboxRelay<TContext>>();
+        return builder;
+    }
+}

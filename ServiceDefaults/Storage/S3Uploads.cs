@@ -1,0 +1,27 @@
+using Amazon.S3.Model;
+
+namespace CallLogs.ServiceDefaults.Storage;
+
+/// <summary>Upload requests that store the bytes as sent (no aws-chunked framing, which S3-compatible servers keep as content).</summary>
+public static class S3Uploads
+{
+    public static PutObjectRequest Put(string bucket, string key, Stream body, string contentType) => new()
+    {
+        BucketName = bucket,
+        Key = key,
+        InputStream = body,
+        ContentType = contentType,
+        UseChunkEncoding = false,
+        AutoCloseStream = false,
+    };
+
+    public static UploadPartRequest Part(string bucket, string key, string uploadId, int partNumber, Stream body) => new()
+    {
+        BucketName = bucket,
+        Key = key,
+        UploadId = uploadId,
+        PartNumber = partNumber,
+        InputStream = body,
+        UseChunkEncoding = false,
+    };
+}

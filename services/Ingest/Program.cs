@@ -1,0 +1,11 @@
+using CallLogs.Ingest.Apis;
+using CallLogs.Ingest.Extensions;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddApplicationServices();
+
+var app = builder.Build();
+app.MapDefaultEndpoints();
+app.MapCallRecordsApi();
+app.Run();

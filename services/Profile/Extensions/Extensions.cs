@@ -1,0 +1,17 @@
+using CallLogs.Profile.Data;
+using CallLogs.ServiceDefaults.Data;
+using CallLogs.ServiceDefaults.Messaging;
+using CallLogs.ServiceDefaults.Outbox;
+
+namespace CallLogs.Profile.Extensions;
+
+public static class Extensions
+{
+    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddServiceDatabase<ProfileDbContext>("profiledb");
+        builder.AddOutbox<ProfileDbContext>();
+        builder.AddMessaging();
+        return builder;
+    }
+}
