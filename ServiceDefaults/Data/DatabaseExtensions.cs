@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using CallLogs.ServiceDefaults.Outbox;
 using Npgsql;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure;
 
 namespace CallLogs.ServiceDefaults.Data;
 
@@ -14,7 +15,12 @@ public static class DatabaseExtensions
     /// <c>ConnectionStrings__{connectionName}</c>, the DbContext on it (snake_case names), a readiness
     /// check, and the checked-in migrations applied before anything else starts.
     /// </summary>
-    public static IHostApplicationBuilder AddServiceDatabase<TContext>(this IHostApplicationBuilder builder, string connectionName)
+    /// <remarks>
+    /// A service may keep a second DbContext on the same database (one data source is shared); give it its
+    /// own migrations history table through <paramref name="configure"/>.
+    /// </remarks>
+    public static IHostApplicationBuilder AddServiceDatabase<TContext>(this IHostApplicationBuilder builder, string connectionName,
+        Action<NpgsqlDbContextOptionsBuilder>? configure = null)
         where TContext : DbContext
     {
         var connectionString = builder.Configuration.GetConnectionString(connectionName);
@@ -24,16 +30,20 @@ public static class DatabaseExtensions
                 $"ConnectionStrings:{connectionName} is not set. Set ConnectionStrings__{connectionName} to a PostgreSQL connection string (AppHost sets it for local runs).");
         }
 
-        builder.Services.AddNpgsqlDataSource(connectionString, ds => ds.ConnectionStringBuilder.ApplicationName ??= builder.Environment.ApplicationName);
+        if (!builder.Services.Any(d => d.ServiceType == typeof(NpgsqlDataSource)))
+        {
+            builder.Services.AddNpgsqlDataSource(connectionString, ds => ds.ConnectionStringBuilder.ApplicationName ??= builder.Environment.ApplicationName);
+        }
+
         builder.Services.AddDbContext<TContext>((sp, options) =>
         {
-            options.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()).UseSnakeCaseNamingConvention();
+            options.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>(), npgsql => configure?.Invoke(npgsql)).UseSnakeCaseNamingConvention();
             if (sp.GetService<OutboxSignal>() is { } signal)
             {
                 options.AddInterceptors(new OutboxSaveChangesInterceptor(signal));
             }
         });
-        builder.Services.AddHealthChecks().AddDbContextCheck<TContext>("database", tags: ["ready"]);
+        builder.Services.AddHealthChecks().AddDbContextCheck<TContext>($"database-{typeof(TContext).Name}", tags: ["ready"]);
         builder.Services.AddHostedService<MigrateDatabase<TContext>>();
         return builder;
     }
