@@ -34,7 +34,7 @@ internal static class SystemHost
             var ports = Services.ToDictionary(s => s, _ => Ports.Free());
             foreach (var service in Services)
             {
-                var resource = new ServiceResource(service, ports[service], Environment(service, endpoints, signingKey, ports), console.For(service.ToLowerInvariant()));
+                var resource = new ServiceResource(service, ports[service], ServiceEnvironment.For(service, endpoints, signingKey, ports), console.For(service.ToLowerInvariant()));
                 resource.StateChanged += r => console.Info($"==> {r.Name} is {r.State.ToString().ToLowerInvariant()}{(r.Restarts > 0 ? $" (restarted {r.Restarts} times)" : "")}");
                 services.Add(resource);
             }
@@ -80,36 +80,6 @@ internal static class SystemHost
 
         var management = System.Environment.GetEnvironmentVariable("RABBITMQ_MANAGEMENT_URL") ?? "http://127.0.0.1:15672/";
         return new InfrastructureEndpoints(new Uri(rabbit), new Uri(management), postgres, s3);
-    }
-
-    private static Dictionary<string, string?> Environment(string service, InfrastructureEndpoints endpoints, string signingKey,
-        IReadOnlyDictionary<string, int> ports)
-    {
-        var name = service.ToLowerInvariant();
-        var database = new NpgsqlConnectionStringBuilder(endpoints.PostgresAdmin) { Database = $"{name}db" }.ConnectionString;
-        var environment = new Dictionary<string, string?>
-        {
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{ports[service]}",
-            ["ASPNETCORE_ENVIRONMENT"] = "Development",
-            ["DOTNET_ENVIRONMENT"] = "Development",
-            ["OTEL_SERVICE_NAME"] = name,
-            ["ConnectionStrings__messaging"] = endpoints.RabbitMq.ToString(),
-            [$"ConnectionStrings__{name}db"] = database,
-            ["ConnectionStrings__storage"] = endpoints.S3,
-            ["RabbitMq__ManagementUrl"] = endpoints.RabbitMqManagement.ToString(),
-            ["Auth__SigningKey"] = signingKey,
-        };
-        foreach (var (other, port) in ports)
-        {
-            environment[$"services__{other.ToLowerInvariant()}__http__0"] = $"http://127.0.0.1:{port}";
-        }
-
-        if (System.Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") is { } otlp)
-        {
-            environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp;
-        }
-
-        return environment;
     }
 
     private static async Task WaitHealthyAsync(IReadOnlyList<ServiceResource> services, TimeSpan timeout, CancellationToken stopping)
