@@ -48,17 +48,20 @@ build() {
   dotnet build CallLogs.sln -c "${CONFIGURATION:-Debug}" -nologo -v quiet -clp:NoSummary
 }
 
+infra_pid=""
+envfile=""
+stop_infra() {
+  if [ -n "$infra_pid" ] && kill -0 "$infra_pid" 2>/dev/null; then
+    kill -TERM "$infra_pid" 2>/dev/null || true
+    wait "$infra_pid" 2>/dev/null || true
+  fi
+  [ -z "$envfile" ] || rm -f "$envfile"
+}
+
 run_tests() {
   mkdir -p .data
-  local envfile="$root/.data/test-infra-$$.env" infra_pid=""
+  envfile="$root/.data/test-infra-$$.env"
   rm -f "$envfile"
-  stop_infra() {
-    if [ -n "$infra_pid" ] && kill -0 "$infra_pid" 2>/dev/null; then
-      kill -TERM "$infra_pid" 2>/dev/null || true
-      wait "$infra_pid" 2>/dev/null || true
-    fi
-    rm -f "$envfile"
-  }
   trap stop_infra EXIT INT TERM
 
   if [ -z "${CALLLOGS_TEST_RABBITMQ:-}" ]; then
