@@ -3,7 +3,7 @@ using System.Net.Sockets;
 
 namespace CallLogs.AppHost.Hosting;
 
-internal static class Ports
+public static class Ports
 {
     /// <summary>A TCP port on loopback that nothing listens on right now.</summary>
     public static int Free()

@@ -27,6 +27,9 @@ public sealed class ServiceResource(string service, int port, IReadOnlyDictionar
     public ResourceState State { get; private set; } = ResourceState.Waiting;
     public int Restarts { get; private set; }
     public DateTimeOffset? StartedAt { get; private set; }
+
+    /// <summary>The current process, while one runs.</summary>
+    public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
     public event Action<ServiceResource>? StateChanged;
 
     public void Start() => _supervisor = SuperviseAsync(_stopping.Token);
