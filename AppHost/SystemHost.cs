@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using CallLogs.AppHost.Dashboard;
 using CallLogs.AppHost.Hosting;
 using CallLogs.ServiceDefaults.Auth;
 using Npgsql;
@@ -19,7 +20,10 @@ internal static class SystemHost
     {
         var clock = Stopwatch.StartNew();
         LocalInfrastructure? local = null;
+        DashboardServer? dashboard = null;
         var services = new List<ServiceResource>();
+        var logs = new LogStore();
+        console.LineWritten += logs.Add;
         try
         {
             var endpoints = ExistingEndpoints();
@@ -44,9 +48,16 @@ internal static class SystemHost
                 service.Start();
             }
 
+            var issuer = new TokenIssuer(signingKey);
+            var figures = new FiguresCollector(services, endpoints.RabbitMqManagement, endpoints.RabbitMq,
+                issuer.Issue(Roles.Operator, null, "apphost-dashboard", "AppHost dashboard", TimeSpan.FromDays(30)));
+            dashboard = new DashboardServer(local?.Servers ?? [], services, logs, figures);
+            await dashboard.StartAsync(stopping);
+            _ = figures.RunAsync(stopping);
+
             await WaitHealthyAsync(services, TimeSpan.FromMinutes(3), stopping);
-            console.Info(ResourceTable(local, endpoints, services, clock.Elapsed));
-            console.Info(await DemoTokens.PrintableAsync(new TokenIssuer(signingKey), services.First(s => s.Service == "Profile").Url, stopping));
+            console.Info(ResourceTable(local, endpoints, services, dashboard, clock.Elapsed));
+            console.Info(await DemoTokens.PrintableAsync(issuer, services.First(s => s.Service == "Profile").Url, stopping));
 
             await Task.Delay(Timeout.Infinite, stopping);
         }
@@ -56,6 +67,11 @@ internal static class SystemHost
         finally
         {
             console.Info("stopping: services, then servers");
+            if (dashboard is not null)
+            {
+                await dashboard.DisposeAsync();
+            }
+
             await Task.WhenAll(services.Select(s => s.DisposeAsync().AsTask()));
             if (local is not null)
             {
@@ -99,7 +115,8 @@ internal static class SystemHost
         }
     }
 
-    private static string ResourceTable(LocalInfrastructure? local, InfrastructureEndpoints endpoints, IReadOnlyList<ServiceResource> services, TimeSpan elapsed)
+    private static string ResourceTable(LocalInfrastructure? local, InfrastructureEndpoints endpoints, IReadOnlyList<ServiceResource> services,
+        DashboardServer dashboard, TimeSpan elapsed)
     {
         var rows = new List<(string Name, string State, string Url)>();
         if (local is not null)
@@ -114,6 +131,7 @@ internal static class SystemHost
         }
 
         rows.AddRange(services.Select(s => (s.Name, s.State.ToString().ToLowerInvariant(), s.Url.ToString())));
+        rows.Add(("dashboard", "running", dashboard.Url.ToString()));
         var lines = new List<string>
         {
             "",
@@ -121,6 +139,7 @@ internal static class SystemHost
             $"  {"NAME",-10} {"STATE",-10} URL",
         };
         lines.AddRange(rows.Select(r => $"  {r.Name,-10} {r.State,-10} {r.Url}"));
+        lines.Add($"Dashboard (operator token): {dashboard.LoginUrl}");
         lines.Add("Press Ctrl+C to stop everything.");
         return string.Join(System.Environment.NewLine, lines);
     }

@@ -5,6 +5,8 @@ public interface IServerResource : IAsyncDisposable
 {
     string Name { get; }
     string Url { get; }
+    bool IsRunning { get; }
+    DateTimeOffset? StartedAt { get; }
     Task StartAsync(CancellationToken cancellationToken);
     Task StopAsync();
 }

@@ -12,6 +12,9 @@ public sealed class PostgresServer(string dataDirectory, bool durable, Action<st
     private readonly int _port = Ports.Free();
     private readonly OutputTail _tail = new();
     private ManagedProcess? _process;
+
+    public bool IsRunning => _process is { HasExited: false };
+    public DateTimeOffset? StartedAt { get; private set; }
     private string _password = "";
 
     public string Name => "postgres";
@@ -54,6 +57,7 @@ public sealed class PostgresServer(string dataDirectory, bool durable, Action<st
         }
 
         var (server, serverArguments) = Unix.As("postgres", Path.Combine(bin, "postgres"), [.. settings]);
+        StartedAt = DateTimeOffset.UtcNow;
         _process = ManagedProcess.Start(server, serverArguments, new Dictionary<string, string?>(), line =>
         {
             _tail.Add(line);

@@ -16,6 +16,9 @@ public sealed class RabbitMqServer(string dataDirectory, string nodeName, Action
     private readonly OutputTail _tail = new();
     private ManagedProcess? _process;
 
+    public bool IsRunning => _process is { HasExited: false };
+    public DateTimeOffset? StartedAt { get; private set; }
+
     public string Name => "rabbitmq";
     public string Url => ManagementUri.ToString();
     public string Node => $"{nodeName}@localhost";
@@ -42,6 +45,7 @@ public sealed class RabbitMqServer(string dataDirectory, string nodeName, Action
         await File.WriteAllTextAsync(Path.Combine(dataDirectory, "enabled_plugins"), "[rabbitmq_management].", cancellationToken);
         await Unix.ChownAsync("rabbitmq", dataDirectory);
 
+        StartedAt = DateTimeOffset.UtcNow;
         _process = ManagedProcess.Start(server, [], Environment(), line =>
         {
             _tail.Add(line);

@@ -10,6 +10,9 @@ public sealed class S3Server(string dataDirectory, Action<string> log) : IServer
     private readonly OutputTail _tail = new();
     private ManagedProcess? _process;
 
+    public bool IsRunning => _process is { HasExited: false };
+    public DateTimeOffset? StartedAt { get; private set; }
+
     public string Name => "s3";
     public string Url => Endpoint.ToString();
     public Uri Endpoint => new($"http://127.0.0.1:{_port}");
@@ -24,6 +27,7 @@ public sealed class S3Server(string dataDirectory, Action<string> log) : IServer
         }
 
         Directory.CreateDirectory(dataDirectory);
+        StartedAt = DateTimeOffset.UtcNow;
         _process = ManagedProcess.Start("node", [s3rver, "-d", dataDirectory, "-a", "127.0.0.1", "-p", _port.ToString(), "--no-vhost-buckets"],
             new Dictionary<string, string?>(), line =>
             {
