@@ -35,9 +35,24 @@ install_prerequisites() {
     fi
   fi
 
+  if [ "${1:-}" = "with-browser" ] && [ ! -x /usr/bin/chromium ]; then
+    if [ -f /etc/debian_version ] && command -v apt-get >/dev/null; then
+      say "installing chromium (Debian package; the dashboard's browser test drives it headless)"
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    else
+      say "missing: chromium (for the dashboard's browser test); install it, or set CHROMIUM to a Chromium binary"; exit 1
+    fi
+  fi
+
   if [ ! -x AppHost/node_modules/.bin/s3rver ]; then
     say "installing s3rver (npm, version pinned in AppHost/package-lock.json)"
     npm ci --prefix AppHost --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+
+  if [ "${1:-}" = "with-browser" ] && [ ! -d tests/Dashboard/node_modules/playwright-core ]; then
+    say "installing playwright-core (npm, pinned in tests/Dashboard/package-lock.json; it drives the system Chromium)"
+    npm ci --prefix tests/Dashboard --no-audit --no-fund --loglevel=error >/dev/null
   fi
 
   dotnet tool restore >/dev/null
@@ -81,6 +96,9 @@ run_tests() {
 
   say "running every test (dotnet test CallLogs.sln)"
   dotnet test CallLogs.sln -c "${CONFIGURATION:-Debug}" --no-build -nologo "$@"
+
+  say "running the dashboard's browser test (node --test tests/Dashboard, headless Chromium)"
+  (cd tests/Dashboard && CONFIGURATION="${CONFIGURATION:-Debug}" node --test --test-reporter=spec)
 }
 
 case "${1:-}" in
@@ -92,7 +110,7 @@ case "${1:-}" in
     ;;
   test)
     shift
-    install_prerequisites
+    install_prerequisites with-browser
     build
     run_tests "$@"
     ;;

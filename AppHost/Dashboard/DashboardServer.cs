@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 
 namespace CallLogs.AppHost.Dashboard;
 
-public sealed record ResourceView(string Name, string Kind, string State, int Restarts, string Url, double? UptimeSeconds);
+public sealed record ResourceView(string Name, string Kind, string State, int Restarts, string Url, double? UptimeSeconds, int? ProcessId = null);
 
 /// <summary>
 /// The operators' dashboard, served by the AppHost: every resource with its state, URL, uptime and logs, a
@@ -91,7 +91,7 @@ public sealed class DashboardServer(
         var views = servers.Select(s => new ResourceView(s.Name, "server", s.IsRunning ? "running" : "stopped", 0, s.Url,
             s.IsRunning && s.StartedAt is { } started ? (now - started).TotalSeconds : null)).ToList();
         views.AddRange(services.Select(s => new ResourceView(s.Name, "service", s.State.ToString().ToLowerInvariant(), s.Restarts, s.Url.ToString(),
-            s.State == ResourceState.Healthy && s.StartedAt is { } started ? (now - started).TotalSeconds : null)));
+            s.State == ResourceState.Healthy && s.StartedAt is { } started ? (now - started).TotalSeconds : null, s.ProcessId)));
         views.Add(new ResourceView("dashboard", "dashboard", "running", 0, Url.ToString(), null));
         return views;
     }

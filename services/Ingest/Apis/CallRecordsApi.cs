@@ -7,6 +7,9 @@ namespace CallLogs.Ingest.Apis;
 
 public static class CallRecordsApi
 {
+    private static readonly System.Diagnostics.Metrics.Counter<long> Accepted = CallLogs.ServiceDefaults.Telemetry.Meter.CreateCounter<long>(
+        "calllogs.ingest.records_accepted", description: "Call records accepted (durable in the broker)");
+
     public static IEndpointRouteBuilder MapCallRecordsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/areas/{areaId:guid}/call-records").WithTags("Call records");
@@ -28,6 +31,7 @@ public static class CallRecordsApi
             AcceptedAt = now,
             Records = stamped,
         }, cancellationToken);
+        Accepted.Add(stamped.Count);
         return TypedResults.Ok(new IngestResult(stamped.Count));
     }
 }
