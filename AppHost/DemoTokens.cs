@@ -1,42 +1,65 @@
-using CallLogs.AppHost.Hosting;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
 using CallLogs.ServiceDefaults.Auth;
 
 namespace CallLogs.AppHost;
 
 /// <summary>
 /// Ready-to-use tokens for this run (the signing key is new every run, so they die with it): a platform admin,
-/// an operator, and the admin, viewer and gateway of a demo area whose id is kept under .data/ across runs.
+/// an operator, and the admin, viewer and gateway of a demo area, which is created in the profile service if
+/// it does not exist yet.
 /// </summary>
 internal static class DemoTokens
 {
-    public static Task<string> PrintableAsync(TokenIssuer issuer, Uri profileService, CancellationToken cancellationToken)
+    public const string DemoAreaName = "Demo area";
+
+    public static async Task<string> PrintableAsync(TokenIssuer issuer, Uri profileService, CancellationToken cancellationToken)
     {
-        _ = profileService;
-        _ = cancellationToken;
-        var area = DemoAreaId();
-        return Task.FromResult(string.Join(Environment.NewLine,
+        var platform = issuer.Issue(Roles.PlatformAdmin, null, "platform-admin", "Platform Admin");
+        var area = await EnsureDemoAreaAsync(profileService, platform, cancellationToken);
+        var lines = new List<string>
+        {
             "",
             "Tokens for this run (Authorization: Bearer <token>):",
-            $"  platform-admin: {issuer.Issue(Roles.PlatformAdmin, null, "platform-admin", "Platform Admin")}",
+            $"  platform-admin: {platform}",
             $"  operator: {issuer.Issue(Roles.Operator, null, "operator", "Operator")}",
-            $"  demo area id: {area}",
-            $"  area-admin (demo area): {issuer.Issue(Roles.AreaAdmin, area, "demo-admin", "Demo Admin")}",
-            $"  area-viewer (demo area): {issuer.Issue(Roles.AreaViewer, area, "demo-viewer", "Demo Viewer")}",
-            $"  ingest (demo area gateway): {issuer.Issue(Roles.Ingest, area, "demo-gateway", "Demo Gateway")}",
-            ""));
-    }
-
-    private static Guid DemoAreaId()
-    {
-        var file = Path.Combine(RepositoryPaths.Data, "demo-area-id");
-        if (File.Exists(file) && Guid.TryParse(File.ReadAllText(file).Trim(), out var existing))
+        };
+        if (area is { } id)
         {
-            return existing;
+            lines.Add($"  demo area id: {id}");
+            lines.Add($"  area-admin (demo area): {issuer.Issue(Roles.AreaAdmin, id, "demo-admin", "Demo Admin")}");
+            lines.Add($"  area-viewer (demo area): {issuer.Issue(Roles.AreaViewer, id, "demo-viewer", "Demo Viewer")}");
+            lines.Add($"  ingest (demo area gateway): {issuer.Issue(Roles.Ingest, id, "demo-gateway", "Demo Gateway")}");
+        }
+        else
+        {
+            lines.Add("  (the demo area could not be created: the profile service did not answer; see its log)");
         }
 
-        var area = Guid.NewGuid();
-        Directory.CreateDirectory(RepositoryPaths.Data);
-        File.WriteAllText(file, area.ToString());
-        return area;
+        lines.Add("");
+        return string.Join(Environment.NewLine, lines);
+    }
+
+    private static async Task<Guid?> EnsureDemoAreaAsync(Uri profileService, string platformToken, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { BaseAddress = profileService, Timeout = TimeSpan.FromSeconds(10) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", platformToken);
+        try
+        {
+            using var created = await http.PostAsJsonAsync("/api/areas", new { name = DemoAreaName }, cancellationToken);
+            if (created.IsSuccessStatusCode)
+            {
+                return (await created.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("id").GetGuid();
+            }
+
+            var areas = await http.GetFromJsonAsync<JsonElement>("/api/areas", cancellationToken);
+            return areas.EnumerateArray().Where(a => a.GetProperty("name").GetString() == DemoAreaName)
+                .Select(a => (Guid?)a.GetProperty("id").GetGuid()).FirstOrDefault();
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException)
+        {
+            return null;
+        }
     }
 }
