@@ -29,6 +29,9 @@ public sealed class EventCollector : IAsyncDisposable
         return collector;
     }
 
+    /// <summary>Publishes an event on the collector's virtual host, as a service would.</summary>
+    public Task Publish<T>(T message) where T : class => _bus.Publish(message);
+
     public IReadOnlyList<T> Received<T>() => _received.Select(r => r.Message).OfType<T>().ToList();
 
     public IReadOnlyList<(Guid? MessageId, T Message)> ReceivedWithIds<T>() =>

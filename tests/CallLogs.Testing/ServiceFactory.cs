@@ -21,6 +21,9 @@ public sealed class ServiceFactory<TEntryPoint> : WebApplicationFactory<TEntryPo
         _configureServices = configureServices;
     }
 
+    /// <summary>With <c>kestrel</c>, the base address of the real HTTP server (for WebSocket and SignalR clients).</summary>
+    public Uri BaseAddress => ClientOptions.BaseAddress;
+
     /// <summary>The settings the service was started with (connection strings among them).</summary>
     public IReadOnlyDictionary<string, string?> Configuration { get; }
 
@@ -29,7 +32,7 @@ public sealed class ServiceFactory<TEntryPoint> : WebApplicationFactory<TEntryPo
     /// short name (<c>profile</c>, <c>ingest</c>...): its database is <c>ConnectionStrings:{serviceName}db</c>.
     /// </summary>
     public static async Task<ServiceFactory<TEntryPoint>> StartAsync(Infrastructure infrastructure, string serviceName,
-        IDictionary<string, string?>? overrides = null, Action<IServiceCollection>? configureServices = null)
+        IDictionary<string, string?>? overrides = null, Action<IServiceCollection>? configureServices = null, bool kestrel = false)
     {
         var configuration = new Dictionary<string, string?>
         {
@@ -46,6 +49,11 @@ public sealed class ServiceFactory<TEntryPoint> : WebApplicationFactory<TEntryPo
         }
 
         var factory = new ServiceFactory<TEntryPoint>(configuration, configureServices);
+        if (kestrel)
+        {
+            factory.UseKestrel(0);
+        }
+
         await Task.Run(() => factory.StartServer());
         return factory;
     }

@@ -1,9 +1,11 @@
-using MassTransit;
-using CallLogs.Stream.Consumers;
-using CallLogs.Stream.Data;
 using CallLogs.ServiceDefaults.Data;
 using CallLogs.ServiceDefaults.Messaging;
 using CallLogs.ServiceDefaults.Outbox;
+using CallLogs.Stream.Apis;
+using CallLogs.Stream.Consumers;
+using CallLogs.Stream.Data;
+using CallLogs.Stream.Subscriptions;
+using MassTransit;
 
 namespace CallLogs.Stream.Extensions;
 
@@ -11,9 +13,35 @@ public static class Extensions
 {
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddOptions<StreamOptions>().BindConfiguration(StreamOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        var options = builder.Configuration.GetSection(StreamOptions.SectionName).Get<StreamOptions>() ?? new StreamOptions();
         builder.AddServiceDatabase<StreamDbContext>("streamdb");
         builder.AddOutbox<StreamDbContext>();
-        builder.AddMessaging(bus => bus.AddConsumer<CallRecordsIngestedConsumer, CallRecordsIngestedConsumerDefinition>());
+        builder.AddMessaging(bus =>
+        {
+            // Every instance gets every record and every revocation: one temporary (auto-delete) queue per instance.
+            bus.AddConsumer<FanOutCallRecordsConsumer>().Endpoint(e => e.Temporary = true);
+            bus.AddConsumer<StreamAccessRevokedConsumer>().Endpoint(e => e.Temporary = true);
+            bus.AddConsumer<AreaCreatedConsumer, AreaCreatedConsumerDefinition>();
+            bus.AddConsumer<AreaRenamedConsumer, AreaRenamedConsumerDefinition>();
+        });
+        builder.Services.AddSingleton<SubscriberRegistry>();
+        builder.Services.AddScoped<SubscriptionGate>();
+        builder.Services.AddHostedService<LeaseHeartbeat>();
+        builder.Services.AddSignalR(o =>
+        {
+            o.KeepAliveInterval = options.KeepAliveInterval;
+            o.ClientTimeoutInterval = options.KeepAliveInterval * 2;
+        });
         return builder;
+    }
+
+    public static WebApplication MapStreamApis(this WebApplication app)
+    {
+        app.UseWebSockets();
+        app.MapChannelsApi();
+        app.MapSubscribeApi();
+        app.MapHub<StreamHub>(StreamHub.Path).AllowAnonymous();
+        return app;
     }
 }

@@ -1,0 +1,42 @@
+using System.Collections.Concurrent;
+using CallLogs.Contracts;
+using CallLogs.Stream.Domain;
+
+namespace CallLogs.Stream.Subscriptions;
+
+/// <summary>The subscriptions this instance serves, and the fan-out of every ingested batch to those of its area.</summary>
+public sealed class SubscriberRegistry
+{
+    private readonly ConcurrentDictionary<Guid, Subscriber> _subscribers = new();
+
+    public string InstanceId { get; } = $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}";
+
+    public IReadOnlyCollection<Subscriber> All => [.. _subscribers.Values];
+
+    public void Add(Subscriber subscriber) => _subscribers[subscriber.LeaseId] = subscriber;
+
+    public void Remove(Guid leaseId) => _subscribers.TryRemove(leaseId, out _);
+
+    public void Publish(Guid areaId, IReadOnlyList<CallRecord> records)
+    {
+        var frames = new Dictionary<int, string>();
+        foreach (var subscriber in _subscribers.Values)
+        {
+            if (subscriber.AreaId != areaId)
+            {
+                continue;
+            }
+
+            var key = subscriber.MaskKeep ?? -1;
+            if (!frames.TryGetValue(key, out var frame))
+            {
+                frames[key] = frame = Frames.Data(records, subscriber.MaskKeep);
+            }
+
+            subscriber.Offer(frame, records.Count);
+        }
+    }
+
+    public Task CloseAsync(Func<Subscriber, bool> which, string reason) =>
+        Task.WhenAll(_subscribers.Values.Where(which).Select(s => s.CloseAsync(reason)));
+}
