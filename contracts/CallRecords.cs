@@ -50,8 +50,12 @@ public sealed record CallRecord
     [JsonPropertyName("quota_value")] public long? QuotaValue { get; init; }
     /// <summary>Epoch milliseconds when the platform accepted the record.</summary>
     [JsonPropertyName("ingestion_time")] public long IngestionTime { get; init; }
-    /// <summary>Fields the platform does not know; kept and passed on unchanged.</summary>
-    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; init; }
+    /// <summary>
+    /// Fields the platform does not know, as the gateway sent them; kept and passed on unchanged. A normal property
+    /// on the bus (MassTransit's serializer mishandles extension data); <see cref="CallRecordFields.ToFlatJson"/>
+    /// puts them back beside the known fields.
+    /// </summary>
+    [JsonPropertyName("__unknown_fields")] public Dictionary<string, JsonElement>? Extra { get; init; }
 }
 
 /// <summary>A batch of call records of one area, durable in the broker before the gateway got its answer.</summary>

@@ -44,7 +44,7 @@ public static class DatabaseExtensions
             }
         });
         builder.Services.AddHealthChecks().AddDbContextCheck<TContext>($"database-{typeof(TContext).Name}", tags: ["ready"]);
-        builder.Services.AddHostedService<MigrateDatabase<TContext>>();
+        builder.Services.AddHostedService(sp => new MigrateDatabase<TContext>(sp.GetRequiredService<IServiceScopeFactory>(), connectionString));
         return builder;
     }
 }
@@ -53,13 +53,46 @@ public static class DatabaseExtensions
 /// Applies pending migrations in <see cref="IHostedLifecycleService.StartingAsync"/>, which runs before any
 /// hosted service (the bus, relays, workers) starts. EF Core takes a lock, so instances may start together.
 /// </summary>
-internal sealed class MigrateDatabase<TContext>(IServiceScopeFactory scopes) : IHostedLifecycleService where TContext : DbContext
+internal sealed class MigrateDatabase<TContext>(IServiceScopeFactory scopes, string connectionString) : IHostedLifecycleService
+    where TContext : DbContext
 {
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
+        await CreateDatabaseIfMissingAsync(cancellationToken);
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<TContext>();
         await db.Database.MigrateAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Creates the database through the server's maintenance database first, so that a first start does not log
+    /// the "database does not exist" error that EF Core's own check produces before creating it.
+    /// </summary>
+    private async Task CreateDatabaseIfMissingAsync(CancellationToken cancellationToken)
+    {
+        var target = new NpgsqlConnectionStringBuilder(connectionString);
+        if (string.IsNullOrEmpty(target.Database))
+        {
+            return;
+        }
+
+        var maintenance = new NpgsqlConnectionStringBuilder(connectionString) { Database = "postgres", Pooling = false };
+        await using var connection = new NpgsqlConnection(maintenance.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @name", connection);
+        exists.Parameters.AddWithValue("name", target.Database);
+        if (await exists.ExecuteScalarAsync(cancellationToken) is null)
+        {
+            try
+            {
+                await using var create = new NpgsqlCommand($"CREATE DATABASE \"{target.Database.Replace("\"", "\"\"")}\"", connection);
+                await create.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateDatabase)
+            {
+                // Another instance created it meanwhile.
+            }
+        }
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -1,3 +1,4 @@
+using CallLogs.Profile.Apis;
 using CallLogs.Profile.Extensions;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -6,4 +7,6 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
+app.MapAreasApi();
+app.MapExportProfilesApi();
 app.Run();

@@ -1,33 +1,231 @@
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
 using CallLogs.Contracts;
+using CallLogs.Ingest.Data;
+using CallLogs.Ingest.Domain;
+using CallLogs.Ingest.Extensions;
+using CallLogs.ServiceDefaults;
 using CallLogs.ServiceDefaults.Auth;
-using MassTransit;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace CallLogs.Ingest.Apis;
 
+/// <summary>
+/// Call records of an area: gateways post batches (JSON array or NDJSON), area admins and viewers read them back.
+/// The batch answer comes only once the accepted records are confirmed by the broker.
+/// </summary>
 public static class CallRecordsApi
 {
+    private static readonly Counter<long> Accepted = Telemetry.Meter.CreateCounter<long>("calllogs.ingest.records_accepted", description: "Call records accepted (confirmed by the broker)");
+    private static readonly Counter<long> Refused = Telemetry.Meter.CreateCounter<long>("calllogs.ingest.records_refused", description: "Call records refused as invalid");
+    private static readonly Counter<long> Duplicates = Telemetry.Meter.CreateCounter<long>("calllogs.ingest.records_duplicate", description: "Call records already accepted before (gateway retries)");
+
     public static IEndpointRouteBuilder MapCallRecordsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/areas/{areaId:guid}/call-records").WithTags("Call records");
-        api.MapPost("/", IngestCallRecords).RequireAreaRole(Roles.Ingest);
+        var records = app.MapGroup("/api/areas/{areaId:guid}/call-records").WithTags("Call records");
+        records.MapPost("/", IngestCallRecords).WithName("IngestCallRecords").RequireAreaRole(Roles.Ingest)
+            .Accepts<JsonElement>("application/json", "application/x-ndjson");
+        records.MapGet("/", ListCallRecords).WithName("ListCallRecords").RequireAreaRole(Roles.AreaAdmin, Roles.AreaViewer);
         return app;
     }
 
-    public sealed record IngestResult(int Accepted);
+    public sealed record IngestResponse(int Accepted, int Duplicates, int Refused, IReadOnlyList<RecordError> Errors);
 
-    private static async Task<Ok<IngestResult>> IngestCallRecords(Guid areaId, List<CallRecord> records,
-        IPublishEndpoint publish, TimeProvider clock, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<IngestResponse>, ProblemHttpResult, UnprocessableEntity<IngestResponse>>> IngestCallRecords(
+        Guid areaId, HttpContext http, BatchAcceptance acceptance, IOptions<IngestOptions> options, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow();
-        var stamped = records.Select(r => r with { IngestionTime = now.ToUnixTimeMilliseconds() }).ToList();
-        await publish.Publish(new CallRecordsIngested
+        var settings = options.Value;
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
-            BatchId = Guid.NewGuid(),
-            AreaId = areaId,
-            AcceptedAt = now,
-            Records = stamped,
-        }, cancellationToken);
-        return TypedResults.Ok(new IngestResult(stamped.Count));
+            limit.MaxRequestBodySize = settings.MaxBodyBytes;
+        }
+
+        if (http.Request.ContentLength > settings.MaxBodyBytes)
+        {
+            return TooLarge($"The body is {http.Request.ContentLength} bytes; at most {settings.MaxBodyBytes} are taken. Send the records in smaller batches.");
+        }
+
+        var ndjson = http.Request.ContentType?.Contains("ndjson", StringComparison.OrdinalIgnoreCase) == true;
+        var elements = ndjson ? await ReadNdjsonAsync(http.Request.Body, settings.MaxBatchRecords + 1, cancellationToken) : await ReadArrayAsync(http.Request.Body, cancellationToken);
+        if (elements is null)
+        {
+            return TypedResults.Problem(statusCode: 400, title: "The body is not a batch of records.",
+                detail: "Send a JSON array of record objects (Content-Type: application/json) or one record object per line (Content-Type: application/x-ndjson).");
+        }
+
+        if (elements.Count > settings.MaxBatchRecords)
+        {
+            return TooLarge($"A batch may carry at most {settings.MaxBatchRecords} records. Split it and send the parts one after the other.");
+        }
+
+        var now = clock.GetUtcNow();
+        var good = new List<CallRecord>(elements.Count);
+        var errors = new List<RecordError>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var repeatedInBatch = 0;
+        for (var i = 0; i < elements.Count; i++)
+        {
+            var (record, error) = elements[i] is { } element
+                ? CallRecordParser.Parse(element, now, settings.MaxFutureSkew, now.ToUnixTimeMilliseconds())
+                : (null, "The line is not valid JSON.");
+            if (record is null)
+            {
+                errors.Add(new RecordError(i, RequestUuidOf(elements[i]), error!));
+            }
+            else if (!seen.Add(record.RequestUuid))
+            {
+                repeatedInBatch++;
+            }
+            else
+            {
+                good.Add(record);
+            }
+        }
+
+        int accepted, duplicates;
+        try
+        {
+            (accepted, duplicates) = await acceptance.AcceptAsync(areaId, good, now, cancellationToken);
+        }
+        catch (BrokerUnavailableException)
+        {
+            http.Response.Headers.RetryAfter = "5";
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The records could not be made durable.",
+                detail: "The message broker did not confirm the batch, so none of it was accepted. Send the same batch again after the Retry-After delay.");
+        }
+
+        Accepted.Add(accepted);
+        Refused.Add(errors.Count);
+        Duplicates.Add(duplicates + repeatedInBatch);
+        var response = new IngestResponse(accepted, duplicates + repeatedInBatch, errors.Count, errors);
+        return errors.Count > 0 && errors.Count == elements.Count ? TypedResults.UnprocessableEntity(response) : TypedResults.Ok(response);
+    }
+
+    public sealed record CallRecordsPage(IReadOnlyList<JsonElement> Items, string? ContinuationToken);
+
+    public static async Task<IResult> ListCallRecords(Guid areaId, HttpContext http, CallRecordStore store, TimeProvider clock,
+        DateTimeOffset? from, DateTimeOffset? until, string? apiKey, string? service, string? endpoint, int? responseCode, string? srcIp,
+        int? limit, string? continuationToken, string? format, CancellationToken cancellationToken)
+    {
+        var end = until ?? clock.GetUtcNow().AddMinutes(1);
+        var start = from ?? end.AddHours(-1);
+        (DateTimeOffset, string)? before = null;
+        if (continuationToken is not null)
+        {
+            if (ContinuationToken.TryRead(continuationToken) is not { } position)
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+                {
+                    ["continuationToken"] = ["The continuation token is not one this API gave out; send the token of the previous page unchanged, or none for the first page."],
+                });
+            }
+
+            before = position;
+        }
+
+        if (start >= end)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["from"] = ["from must be earlier than until."] });
+        }
+
+        var size = Math.Clamp(limit ?? 100, 1, 1000);
+        var rows = await store.QueryAsync(new CallRecordFilter(areaId, start, end, apiKey, service, endpoint, responseCode, srcIp, before, size + 1), cancellationToken);
+        var next = rows.Count > size ? ContinuationToken.Write(rows[size - 1].Time, rows[size - 1].Uuid) : null;
+        var page = rows.Take(size).ToList();
+
+        var csv = string.Equals(format, "csv", StringComparison.OrdinalIgnoreCase)
+            || http.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true);
+        if (csv)
+        {
+            if (next is not null)
+            {
+                http.Response.Headers["X-Continuation-Token"] = next;
+            }
+
+            var text = new StringBuilder();
+            Csv.AppendRow(text, CallRecordFields.Names);
+            foreach (var row in page)
+            {
+                Csv.AppendRow(text, CallRecordFields.Values(JsonSerializer.Deserialize<CallRecord>(row.Json, CallRecordStore.Json)!));
+            }
+
+            return TypedResults.Text(text.ToString(), "text/csv; charset=utf-8");
+        }
+
+        return TypedResults.Ok(new CallRecordsPage(page.Select(r => JsonDocument.Parse(r.Json).RootElement).ToList(), next));
+    }
+
+    private static ProblemHttpResult TooLarge(string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "The batch is too large.", detail: detail);
+
+    private static string? RequestUuidOf(JsonElement? element) =>
+        element is { ValueKind: JsonValueKind.Object } e && e.TryGetProperty("request_uuid", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString() : null;
+
+    private static async Task<List<JsonElement?>?> ReadArrayAsync(Stream body, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var document = await JsonDocument.ParseAsync(body, cancellationToken: cancellationToken);
+            return document.RootElement.ValueKind == JsonValueKind.Array
+                ? document.RootElement.EnumerateArray().Select(e => (JsonElement?)e.Clone()).ToList()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<List<JsonElement?>> ReadNdjsonAsync(Stream body, int max, CancellationToken cancellationToken)
+    {
+        var elements = new List<JsonElement?>();
+        using var reader = new StreamReader(body, Encoding.UTF8);
+        while (await reader.ReadLineAsync(cancellationToken) is { } line && elements.Count < max)
+        {
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            try
+            {
+                using var document = JsonDocument.Parse(line);
+                elements.Add(document.RootElement.Clone());
+            }
+            catch (JsonException)
+            {
+                elements.Add(null);
+            }
+        }
+
+        return elements;
+    }
+}
+
+/// <summary>The position after the last record of a page: its request_time and request_uuid, opaque to clients.</summary>
+internal static class ContinuationToken
+{
+    public static string Write(DateTimeOffset time, string uuid) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{time.UtcTicks.ToString(CultureInfo.InvariantCulture)}|{uuid}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    public static (DateTimeOffset, string)? TryRead(string token)
+    {
+        try
+        {
+            var base64 = token.Replace('-', '+').Replace('_', '/');
+            var text = Encoding.UTF8.GetString(Convert.FromBase64String(base64.PadRight(base64.Length + (4 - base64.Length % 4) % 4, '=')));
+            var parts = text.Split('|', 2);
+            return parts.Length == 2 && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
+                ? (new DateTimeOffset(ticks, TimeSpan.Zero), parts[1])
+                : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
     }
 }

@@ -1,3 +1,5 @@
+using MassTransit;
+using CallLogs.Ingest.Consumers;
 using CallLogs.Ingest.Data;
 using CallLogs.ServiceDefaults.Data;
 using CallLogs.ServiceDefaults.Messaging;
@@ -9,9 +11,14 @@ public static class Extensions
 {
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.AddServiceDatabase<IngestDbContext>("ingestdb");
         builder.AddOutbox<IngestDbContext>();
-        builder.AddMessaging();
+        builder.AddMessaging(bus => bus.AddConsumer<StoreCallRecordsConsumer, StoreCallRecordsConsumerDefinition>());
+        builder.Services.AddSingleton<CallRecordStore>();
+        builder.Services.AddScoped<BatchAcceptance>();
+        builder.Services.AddSingleton<RetentionJob>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RetentionJob>());
         return builder;
     }
 }

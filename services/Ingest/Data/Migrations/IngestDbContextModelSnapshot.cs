@@ -22,6 +22,51 @@ namespace CallLogs.Ingest.Data.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("CallLogs.Ingest.Data.AcceptedRequest", b =>
+                {
+                    b.Property<Guid>("AreaId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("area_id");
+
+                    b.Property<string>("RequestUuid")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("request_uuid");
+
+                    b.Property<DateTimeOffset>("AcceptedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("accepted_at");
+
+                    b.HasKey("AreaId", "RequestUuid")
+                        .HasName("pk_accepted_requests");
+
+                    b.HasIndex("AcceptedAt")
+                        .HasDatabaseName("ix_accepted_requests_accepted_at");
+
+                    b.ToTable("accepted_requests", (string)null);
+                });
+
+            modelBuilder.Entity("CallLogs.Ingest.Data.AreaRetention", b =>
+                {
+                    b.Property<Guid>("AreaId")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("area_id");
+
+                    b.Property<int>("Days")
+                        .HasColumnType("integer")
+                        .HasColumnName("days");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("AreaId")
+                        .HasName("pk_area_retention");
+
+                    b.ToTable("area_retention", (string)null);
+                });
+
             modelBuilder.Entity("CallLogs.ServiceDefaults.Outbox.OutboxMessage", b =>
                 {
                     b.Property<long>("Id")

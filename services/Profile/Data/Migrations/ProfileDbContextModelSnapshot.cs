@@ -22,6 +22,139 @@ namespace CallLogs.Profile.Data.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("CallLogs.Profile.Data.Area", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<string>("NormalizedName")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("normalized_name");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_areas");
+
+                    b.HasIndex("NormalizedName")
+                        .IsUnique()
+                        .HasDatabaseName("ix_areas_normalized_name");
+
+                    b.ToTable("areas", (string)null);
+                });
+
+            modelBuilder.Entity("CallLogs.Profile.Data.ExportProfile", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<Guid>("AreaId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("area_id");
+
+                    b.Property<string>("CmkKeyArn")
+                        .HasMaxLength(2048)
+                        .HasColumnType("character varying(2048)")
+                        .HasColumnName("cmk_key_arn");
+
+                    b.Property<DateTimeOffset>("CollectFrom")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("collect_from");
+
+                    b.Property<DateTimeOffset?>("CollectUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("collect_until");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("boolean")
+                        .HasColumnName("enabled");
+
+                    b.Property<bool>("EncryptionEnabled")
+                        .HasColumnType("boolean")
+                        .HasColumnName("encryption_enabled");
+
+                    b.Property<string>("Filters")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("filters");
+
+                    b.Property<string>("IamRoleArn")
+                        .HasMaxLength(2048)
+                        .HasColumnType("character varying(2048)")
+                        .HasColumnName("iam_role_arn");
+
+                    b.Property<string>("IamRoleExternalId")
+                        .HasMaxLength(1224)
+                        .HasColumnType("character varying(1224)")
+                        .HasColumnName("iam_role_external_id");
+
+                    b.Property<bool>("MaskSensitiveData")
+                        .HasColumnType("boolean")
+                        .HasColumnName("mask_sensitive_data");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<string>("NormalizedName")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("normalized_name");
+
+                    b.Property<string>("S3Bucket")
+                        .IsRequired()
+                        .HasMaxLength(600)
+                        .HasColumnType("character varying(600)")
+                        .HasColumnName("s3bucket");
+
+                    b.Property<int>("UnmaskedCharacters")
+                        .HasColumnType("integer")
+                        .HasColumnName("unmasked_characters");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<long>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("bigint")
+                        .HasColumnName("version");
+
+                    b.HasKey("Id")
+                        .HasName("pk_export_profiles");
+
+                    b.HasIndex("AreaId", "NormalizedName")
+                        .IsUnique()
+                        .HasDatabaseName("ix_export_profiles_area_id_normalized_name");
+
+                    b.ToTable("export_profiles", (string)null);
+                });
+
             modelBuilder.Entity("CallLogs.ServiceDefaults.Outbox.OutboxMessage", b =>
                 {
                     b.Property<long>("Id")
@@ -74,6 +207,16 @@ namespace CallLogs.Profile.Data.Migrations
                         .HasDatabaseName("ix_outbox_messages_message_id");
 
                     b.ToTable("outbox_messages", (string)null);
+                });
+
+            modelBuilder.Entity("CallLogs.Profile.Data.ExportProfile", b =>
+                {
+                    b.HasOne("CallLogs.Profile.Data.Area", null)
+                        .WithMany()
+                        .HasForeignKey("AreaId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_export_profiles_areas_area_id");
                 });
 #pragma warning restore 612, 618
         }

@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using CallLogs.Contracts;
+using CallLogs.Testing;
+using MassTransit;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace CallLogs.Bench.Ingest;
+
+internal static class Baselines
+{
+    /// <summary>The same batch messages published (with confirms) and consumed in one process, nothing else done.</summary>
+    public static async Task<double> BrokerAsync(Infrastructure infra, Guid area, List<List<CallRecord>> batches, int concurrency)
+    {
+        var vhost = await infra.NewRabbitMqVirtualHostAsync();
+        var received = 0;
+        var total = batches.Sum(b => b.Count);
+        var done = new TaskCompletionSource();
+        var bus = Bus.Factory.CreateUsingRabbitMq(rabbit =>
+        {
+            rabbit.Host(new Uri(vhost));
+            rabbit.ReceiveEndpoint("bench-baseline", e => e.Handler<CallRecordsIngested>(context =>
+            {
+                if (Interlocked.Add(ref received, context.Message.Records.Count) >= total)
+                {
+                    done.TrySetResult();
+                }
+
+                return Task.CompletedTask;
+            }));
+        });
+        await bus.StartAsync();
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var next = -1;
+            await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < batches.Count)
+                {
+                    await bus.Publish(new CallRecordsIngested { BatchId = Guid.NewGuid(), AreaId = area, AcceptedAt = DateTimeOffset.UtcNow, Records = batches[i] });
+                }
+            }));
+            await done.Task.WaitAsync(TimeSpan.FromMinutes(5));
+            return total / clock.Elapsed.TotalSeconds;
+        }
+        finally
+        {
+            await bus.StopAsync();
+        }
+    }
+
+    /// <summary>The same records written with binary COPY into a table of the call_records columns (no partitions, no dedup).</summary>
+    public static async Task<double> CopyAsync(Infrastructure infra, Guid area, List<List<CallRecord>> batches)
+    {
+        var database = $"bench_copy_{Guid.NewGuid():N}";
+        await using (var admin = new NpgsqlConnection(infra.PostgresAdminConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", admin);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(infra.PostgresAdminConnectionString) { Database = database }.ConnectionString);
+        await connection.OpenAsync();
+        await using (var table = new NpgsqlCommand(
+            "CREATE TABLE raw_records (area_id uuid, request_time timestamptz, request_uuid text, ingestion_time bigint, api_key text, service_id text, service_name text, endpoint_name text, http_status_code int, src_ip text, record jsonb)",
+            connection))
+        {
+            await table.ExecuteNonQueryAsync();
+        }
+
+        var clock = Stopwatch.StartNew();
+        foreach (var batch in batches)
+        {
+            await using var copy = await connection.BeginBinaryImportAsync("COPY raw_records FROM STDIN (FORMAT BINARY)");
+            foreach (var r in batch)
+            {
+                await copy.StartRowAsync();
+                await copy.WriteAsync(area, NpgsqlDbType.Uuid);
+                await copy.WriteAsync(r.RequestTime.UtcDateTime, NpgsqlDbType.TimestampTz);
+                await copy.WriteAsync(r.RequestUuid, NpgsqlDbType.Text);
+                await copy.WriteAsync(r.IngestionTime, NpgsqlDbType.Bigint);
+                await copy.WriteAsync(r.ApiKey, NpgsqlDbType.Text);
+                await copy.WriteAsync(r.ServiceId, NpgsqlDbType.Text);
+                await copy.WriteAsync(r.ServiceName, NpgsqlDbType.Text);
+                await copy.WriteAsync(r.EndpointName, NpgsqlDbType.Text);
+                await copy.WriteAsync(r.HttpStatusCode ?? 0, NpgsqlDbType.Integer);
+                await copy.WriteAsync(r.SrcIp, NpgsqlDbType.Text);
+                await copy.WriteAsync(CallRecordFields.ToFlatJson(r).ToJsonString(), NpgsqlDbType.Jsonb);
+            }
+
+            await copy.CompleteAsync();
+        }
+
+        return batches.Sum(b => b.Count) / clock.Elapsed.TotalSeconds;
+    }
+
+    public static async Task<long> CountAsync(string connectionString, Guid area)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM call_records WHERE area_id = @area", connection);
+        count.Parameters.AddWithValue("area", area);
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
+}
+
+internal static class Records
+{
+    private static readonly string[] Services = ["Weather API", "Maps API", "Payments API"];
+
+    public static CallRecord Make(DateTimeOffset now, int batch, int index) => new()
+    {
+        RequestUuid = Guid.NewGuid().ToString(),
+        RequestId = $"{now.ToUnixTimeSeconds()}.{index:000}__key{index % 50}",
+        RequestTime = now.AddSeconds(-(batch * 1000 + index) % 3600),
+        ApiKey = $"key-{index % 50:000}-abcdefghijklmnop",
+        OauthAccessToken = "-",
+        ApiMethodName = "getForecast",
+        ServiceId = $"svc-{index % 3}",
+        ServiceName = Services[index % 3],
+        EndpointName = "forecast",
+        HttpMethod = "GET",
+        HttpVersion = "HTTP/1.1",
+        HttpStatusCode = index % 20 == 0 ? 500 : 200,
+        ResponseString = index % 20 == 0 ? "500_Internal_Server_Error" : "200_OK_API",
+        TrafficManager = "tm-1.example.net",
+        TrafficManagerErrorCode = "-",
+        SrcIp = $"10.0.{index % 256}.{batch % 256}",
+        UserAgent = "bench/1.0",
+        Referrer = "-",
+        RequestHostName = "api.example.net",
+        Uri = "/v1/forecast?city=Lyon",
+        Bytes = 512 + index,
+        CacheHit = false,
+        SslEnabled = true,
+        ConnectTime = 0.001,
+        PreTransferTime = 0.002,
+        RemoteTotalTime = 0.05,
+        ClientTransferTime = 0.001,
+        TotalRequestExecTime = 0.055,
+        QpsThrottleValue = 10,
+        QuotaValue = 1000,
+    };
+}

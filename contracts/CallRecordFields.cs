@@ -1,0 +1,65 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace CallLogs.Contracts;
+
+/// <summary>
+/// The fields of a call record in the column order of CSV exports, each written as text the way the gateways
+/// write them (invariant culture; times as ISO 8601 UTC). Shared so every CSV and every stream frame agree.
+/// </summary>
+public static class CallRecordFields
+{
+    public static readonly IReadOnlyList<string> Names =
+    [
+        "request_uuid", "request_id", "request_time", "api_key", "oauth_access_token", "api_method_name",
+        "service_id", "service_name", "endpoint_name", "service_definition_endpoint_uuid",
+        "package_name", "package_uuid", "plan_name", "plan_uuid", "org_name", "org_uuid", "sub_org_name", "sub_org_uuid",
+        "http_method", "http_version", "http_status_code", "response_string", "traffic_manager", "traffic_manager_error_code",
+        "src_ip", "user_agent", "referrer", "request_host_name", "uri", "bytes", "cache_hit", "ssl_enabled",
+        "connect_time", "pre_transfer_time", "remote_total_time", "client_transfer_time", "total_request_exec_time",
+        "qps_throttle_value", "quota_value", "ingestion_time",
+    ];
+
+    private static readonly HashSet<string> Known = [.. Names];
+
+    /// <summary>Whether a JSON property of a gateway's record is one of the known fields.</summary>
+    public static bool IsKnown(string name) => Known.Contains(name);
+
+    /// <summary>The record as one flat JSON object: the known fields, then the unknown ones as they were sent.</summary>
+    public static JsonObject ToFlatJson(CallRecord record)
+    {
+        var json = JsonSerializer.SerializeToNode(record with { Extra = null })!.AsObject();
+        json.Remove("__unknown_fields");
+        foreach (var (name, value) in record.Extra ?? [])
+        {
+            json[name] = JsonNode.Parse(value.GetRawText());
+        }
+
+        return json;
+    }
+
+    /// <summary>The values of <paramref name="record"/> in the order of <see cref="Names"/>; null where the record has none.</summary>
+    public static string?[] Values(CallRecord record) =>
+    [
+        record.RequestUuid, record.RequestId, Time(record.RequestTime), record.ApiKey, record.OauthAccessToken, record.ApiMethodName,
+        record.ServiceId, record.ServiceName, record.EndpointName, record.ServiceDefinitionEndpointUuid,
+        record.PackageName, record.PackageUuid, record.PlanName, record.PlanUuid, record.OrgName, record.OrgUuid, record.SubOrgName, record.SubOrgUuid,
+        record.HttpMethod, record.HttpVersion, Number(record.HttpStatusCode), record.ResponseString, record.TrafficManager, record.TrafficManagerErrorCode,
+        record.SrcIp, record.UserAgent, record.Referrer, record.RequestHostName, record.Uri, Number(record.Bytes), Bool(record.CacheHit), Bool(record.SslEnabled),
+        Number(record.ConnectTime), Number(record.PreTransferTime), Number(record.RemoteTotalTime), Number(record.ClientTransferTime), Number(record.TotalRequestExecTime),
+        Number(record.QpsThrottleValue), Number(record.QuotaValue), Number(record.IngestionTime),
+    ];
+
+    public static string Time(DateTimeOffset value) => value.UtcDateTime.ToString(
+        value.Millisecond == 0 && value.Ticks % TimeSpan.TicksPerMillisecond == 0 ? "yyyy-MM-ddTHH:mm:ssZ" : "yyyy-MM-ddTHH:mm:ss.FFFFFFFZ",
+        CultureInfo.InvariantCulture);
+
+    private static string? Number(long? value) => value?.ToString(CultureInfo.InvariantCulture);
+
+    private static string? Number(int? value) => value?.ToString(CultureInfo.InvariantCulture);
+
+    private static string? Number(double? value) => value?.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string? Bool(bool? value) => value switch { true => "true", false => "false", null => null };
+}

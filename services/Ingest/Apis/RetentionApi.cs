@@ -1,0 +1,52 @@
+using CallLogs.Ingest.Data;
+using CallLogs.Ingest.Extensions;
+using CallLogs.ServiceDefaults.Auth;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace CallLogs.Ingest.Apis;
+
+/// <summary>How long an area's call records are kept (ingest administration: area admins).</summary>
+public static class RetentionApi
+{
+    public const int MaxDays = 3650;
+
+    public sealed record RetentionSetting(int? Days);
+
+    public sealed record RetentionResponse(Guid AreaId, int Days, bool IsDefault);
+
+    public static IEndpointRouteBuilder MapRetentionApi(this IEndpointRouteBuilder app)
+    {
+        var retention = app.MapGroup("/api/areas/{areaId:guid}/call-records/retention").WithTags("Call records");
+        retention.MapGet("/", GetRetention).WithName("GetCallRecordRetention").RequireAreaRole(Roles.AreaAdmin, Roles.AreaViewer);
+        retention.MapPut("/", SetRetention).WithName("SetCallRecordRetention").RequireAreaRole(Roles.AreaAdmin);
+        return app;
+    }
+
+    public static async Task<Ok<RetentionResponse>> GetRetention(Guid areaId, IngestDbContext db, IOptions<IngestOptions> options, CancellationToken cancellationToken)
+    {
+        var setting = await db.AreaRetentions.AsNoTracking().FirstOrDefaultAsync(a => a.AreaId == areaId, cancellationToken);
+        return TypedResults.Ok(new RetentionResponse(areaId, setting?.Days ?? options.Value.DefaultRetentionDays, setting is null));
+    }
+
+    public static async Task<Results<Ok<RetentionResponse>, ValidationProblem>> SetRetention(Guid areaId, RetentionSetting request, IngestDbContext db,
+        TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (request.Days is not (>= 1 and <= MaxDays))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["days"] = [$"days must be a whole number of days from 1 to {MaxDays}."] });
+        }
+
+        var setting = await db.AreaRetentions.FirstOrDefaultAsync(a => a.AreaId == areaId, cancellationToken);
+        if (setting is null)
+        {
+            db.AreaRetentions.Add(setting = new AreaRetention { AreaId = areaId });
+        }
+
+        setting.Days = request.Days.Value;
+        setting.UpdatedAt = clock.GetUtcNow();
+        await db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Ok(new RetentionResponse(areaId, setting.Days, false));
+    }
+}

@@ -1,0 +1,91 @@
+using CallLogs.Contracts;
+using CallLogs.Ingest.Extensions;
+using MassTransit;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace CallLogs.Ingest.Data;
+
+/// <summary>The broker did not confirm the batch in time: nothing of it was accepted.</summary>
+public sealed class BrokerUnavailableException(Exception inner) : Exception("The message broker did not confirm the batch.", inner);
+
+/// <summary>
+/// Accepts a batch all or nothing: in one transaction the new request ids are reserved (a duplicate of an accepted
+/// one is recognised and left out), the new records are published as batch messages and confirmed by the broker,
+/// and only then is the reservation committed. If the broker does not confirm, the transaction rolls back and the
+/// gateway's retry finds nothing reserved.
+/// </summary>
+public sealed class BatchAcceptance(NpgsqlDataSource dataSource, IPublishEndpoint publish, IOptions<IngestOptions> options)
+{
+    public async Task<(int Accepted, int Duplicates)> AcceptAsync(Guid areaId, IReadOnlyList<CallRecord> records, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        if (records.Count == 0)
+        {
+            return (0, 0);
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var create = new NpgsqlCommand(
+            "CREATE TEMP TABLE IF NOT EXISTS incoming_requests (request_uuid text NOT NULL) ON COMMIT DELETE ROWS", connection, transaction))
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var copy = await connection.BeginBinaryImportAsync("COPY incoming_requests (request_uuid) FROM STDIN (FORMAT BINARY)", cancellationToken))
+        {
+            foreach (var record in records)
+            {
+                await copy.StartRowAsync(cancellationToken);
+                await copy.WriteAsync(record.RequestUuid, NpgsqlDbType.Text, cancellationToken);
+            }
+
+            await copy.CompleteAsync(cancellationToken);
+        }
+
+        var fresh = new HashSet<string>(StringComparer.Ordinal);
+        await using (var reserve = new NpgsqlCommand(
+            "INSERT INTO accepted_requests (area_id, request_uuid, accepted_at) SELECT @area, request_uuid, @now FROM incoming_requests ON CONFLICT DO NOTHING RETURNING request_uuid",
+            connection, transaction))
+        {
+            reserve.Parameters.AddWithValue("area", areaId);
+            reserve.Parameters.AddWithValue("now", now.UtcDateTime);
+            await using var reader = await reserve.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                fresh.Add(reader.GetString(0));
+            }
+        }
+
+        var accepted = records.Where(r => fresh.Contains(r.RequestUuid)).ToList();
+        if (accepted.Count > 0)
+        {
+            await PublishAsync(areaId, accepted, now, cancellationToken);
+        }
+
+        await transaction.CommitAsync(CancellationToken.None);
+        return (accepted.Count, records.Count - accepted.Count);
+    }
+
+    private async Task PublishAsync(Guid areaId, List<CallRecord> accepted, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.Value.PublishTimeout);
+        try
+        {
+            await Task.WhenAll(accepted.Chunk(options.Value.RecordsPerMessage).Select(chunk => publish.Publish(new CallRecordsIngested
+            {
+                BatchId = Guid.NewGuid(),
+                AreaId = areaId,
+                AcceptedAt = now,
+                Records = chunk,
+            }, timeout.Token)));
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new BrokerUnavailableException(ex);
+        }
+    }
+}

@@ -1,0 +1,210 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using CallLogs.Contracts;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace CallLogs.Ingest.Data;
+
+public sealed record CallRecordFilter(
+    Guid AreaId, DateTimeOffset From, DateTimeOffset Until, string? ApiKey, string? Service, string? Endpoint, int? ResponseCode, string? SrcIp,
+    (DateTimeOffset Time, string Uuid)? Before, int Limit);
+
+/// <summary>
+/// The <c>call_records</c> table, partitioned by day of request_time: written with binary COPY (idempotent: a
+/// redelivered batch inserts nothing twice), read newest first with keyset paging, expired by dropping partitions.
+/// </summary>
+public sealed class CallRecordStore(NpgsqlDataSource dataSource)
+{
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly ConcurrentDictionary<DateOnly, bool> _partitions = new();
+
+    public async Task<int> StoreAsync(Guid areaId, IReadOnlyList<CallRecord> records, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await EnsurePartitionsAsync(connection, records.Select(r => DateOnly.FromDateTime(r.RequestTime.UtcDateTime)), cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var create = new NpgsqlCommand(
+            "CREATE TEMP TABLE IF NOT EXISTS call_records_staging (LIKE call_records) ON COMMIT DELETE ROWS", connection, transaction))
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var copy = await connection.BeginBinaryImportAsync(
+            "COPY call_records_staging (area_id, request_time, request_uuid, ingestion_time, api_key, service_id, service_name, endpoint_name, http_status_code, src_ip, record) FROM STDIN (FORMAT BINARY)",
+            cancellationToken))
+        {
+            foreach (var record in records)
+            {
+                await copy.StartRowAsync(cancellationToken);
+                await copy.WriteAsync(areaId, NpgsqlDbType.Uuid, cancellationToken);
+                await copy.WriteAsync(record.RequestTime.UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
+                await copy.WriteAsync(record.RequestUuid, NpgsqlDbType.Text, cancellationToken);
+                await copy.WriteAsync(record.IngestionTime, NpgsqlDbType.Bigint, cancellationToken);
+                await WriteNullableAsync(copy, record.ApiKey, cancellationToken);
+                await WriteNullableAsync(copy, record.ServiceId, cancellationToken);
+                await WriteNullableAsync(copy, record.ServiceName, cancellationToken);
+                await WriteNullableAsync(copy, record.EndpointName, cancellationToken);
+                if (record.HttpStatusCode is { } code)
+                {
+                    await copy.WriteAsync(code, NpgsqlDbType.Integer, cancellationToken);
+                }
+                else
+                {
+                    await copy.WriteNullAsync(cancellationToken);
+                }
+
+                await WriteNullableAsync(copy, record.SrcIp, cancellationToken);
+                await copy.WriteAsync(CallRecordFields.ToFlatJson(record).ToJsonString(), NpgsqlDbType.Jsonb, cancellationToken);
+            }
+
+            await copy.CompleteAsync(cancellationToken);
+        }
+
+        int inserted;
+        try
+        {
+            await using var insert = new NpgsqlCommand(
+                "INSERT INTO call_records SELECT * FROM call_records_staging ON CONFLICT DO NOTHING", connection, transaction);
+            inserted = await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.CheckViolation)
+        {
+            // No partition for a day another instance dropped meanwhile: forget what we knew; the retry recreates it.
+            _partitions.Clear();
+            throw;
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return inserted;
+    }
+
+    public async Task<List<(DateTimeOffset Time, string Uuid, string Json)>> QueryAsync(CallRecordFilter filter, CancellationToken cancellationToken)
+    {
+        var sql = new System.Text.StringBuilder(
+            "SELECT request_time, request_uuid, record::text FROM call_records WHERE area_id = @area AND request_time >= @from AND request_time < @until");
+        await using var command = new NpgsqlCommand { Connection = null };
+        command.Parameters.AddWithValue("area", filter.AreaId);
+        command.Parameters.AddWithValue("from", filter.From.UtcDateTime);
+        command.Parameters.AddWithValue("until", filter.Until.UtcDateTime);
+        void Where(string clause, string name, object? value)
+        {
+            if (value is not null)
+            {
+                sql.Append(" AND ").Append(clause);
+                command.Parameters.AddWithValue(name, value);
+            }
+        }
+
+        Where("api_key = @apiKey", "apiKey", filter.ApiKey);
+        Where("(service_name = @service OR service_id = @service)", "service", filter.Service);
+        Where("endpoint_name = @endpoint", "endpoint", filter.Endpoint);
+        Where("http_status_code = @code", "code", filter.ResponseCode);
+        Where("src_ip = @srcIp", "srcIp", filter.SrcIp);
+        if (filter.Before is { } before)
+        {
+            sql.Append(" AND (request_time, request_uuid) < (@beforeTime, @beforeUuid)");
+            command.Parameters.AddWithValue("beforeTime", before.Time.UtcDateTime);
+            command.Parameters.AddWithValue("beforeUuid", before.Uuid);
+        }
+
+        sql.Append(" ORDER BY request_time DESC, request_uuid DESC LIMIT @limit");
+        command.Parameters.AddWithValue("limit", filter.Limit);
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        command.Connection = connection;
+        command.CommandText = sql.ToString();
+        var rows = new List<(DateTimeOffset, string, string)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add((new DateTimeOffset(reader.GetDateTime(0), TimeSpan.Zero), reader.GetString(1), reader.GetString(2)));
+        }
+
+        return rows;
+    }
+
+    /// <summary>
+    /// Drops the daily partitions wholly older than the longest retention of any area (the default included), and
+    /// deletes the rows of areas that keep less than that.
+    /// </summary>
+    public async Task<(int DroppedPartitions, int DeletedRows)> ExpireAsync(DateTimeOffset now, int defaultDays,
+        IReadOnlyDictionary<Guid, int> areaDays, CancellationToken cancellationToken)
+    {
+        var longest = areaDays.Values.Append(defaultDays).Max();
+        var dropBefore = DateOnly.FromDateTime(now.UtcDateTime.AddDays(-longest));
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var dropped = 0;
+        await using (var list = new NpgsqlCommand(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'call_records'",
+            connection))
+        await using (var reader = await list.ExecuteReaderAsync(cancellationToken))
+        {
+            var expired = new List<string>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var name = reader.GetString(0);
+                if (DateOnly.TryParseExact(name["call_records_p".Length..], "yyyyMMdd", out var day) && day.AddDays(1) <= dropBefore)
+                {
+                    expired.Add(name);
+                }
+            }
+
+            await reader.CloseAsync();
+            foreach (var name in expired)
+            {
+                await using var drop = new NpgsqlCommand($"DROP TABLE IF EXISTS \"{name}\"", connection);
+                await drop.ExecuteNonQueryAsync(cancellationToken);
+                _partitions.TryRemove(DateOnly.ParseExact(name["call_records_p".Length..], "yyyyMMdd"), out _);
+                dropped++;
+            }
+        }
+
+        var deleted = 0;
+        foreach (var (area, days) in areaDays.Where(a => a.Value < longest))
+        {
+            await using var delete = new NpgsqlCommand("DELETE FROM call_records WHERE area_id = @area AND request_time < @before", connection);
+            delete.Parameters.AddWithValue("area", area);
+            delete.Parameters.AddWithValue("before", now.UtcDateTime.AddDays(-days));
+            deleted += await delete.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (defaultDays < longest)
+        {
+            await using var delete = new NpgsqlCommand(
+                "DELETE FROM call_records WHERE request_time < @before AND area_id NOT IN (SELECT area_id FROM area_retention)", connection);
+            delete.Parameters.AddWithValue("before", now.UtcDateTime.AddDays(-defaultDays));
+            deleted += await delete.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var forget = new NpgsqlCommand("DELETE FROM accepted_requests WHERE accepted_at < @before", connection))
+        {
+            forget.Parameters.AddWithValue("before", now.UtcDateTime.AddDays(-longest));
+            await forget.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        return (dropped, deleted);
+    }
+
+    private async Task EnsurePartitionsAsync(NpgsqlConnection connection, IEnumerable<DateOnly> days, CancellationToken cancellationToken)
+    {
+        foreach (var day in days.Distinct().Where(d => !_partitions.ContainsKey(d)))
+        {
+            var sql = $"CREATE TABLE IF NOT EXISTS call_records_p{day:yyyyMMdd} PARTITION OF call_records FOR VALUES FROM ('{day:yyyy-MM-dd}') TO ('{day.AddDays(1):yyyy-MM-dd}')";
+            try
+            {
+                await using var create = new NpgsqlCommand(sql, connection);
+                await create.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.DuplicateTable or PostgresErrorCodes.UniqueViolation)
+            {
+                // Another consumer created it at the same moment.
+            }
+
+            _partitions[day] = true;
+        }
+    }
+
+    private static Task WriteNullableAsync(NpgsqlBinaryImporter copy, string? value, CancellationToken cancellationToken) =>
+        value is null ? copy.WriteNullAsync(cancellationToken) : copy.WriteAsync(value, NpgsqlDbType.Text, cancellationToken);
+}

@@ -1,0 +1,35 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CallLogs.Ingest.Extensions;
+
+public sealed class IngestOptions
+{
+    public const string SectionName = "Ingest";
+
+    /// <summary>Most records one POST may carry.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxBatchRecords { get; set; } = 10_000;
+
+    /// <summary>Largest request body, in bytes.</summary>
+    [Range(1024, 1L << 31)]
+    public long MaxBodyBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>How far in the future a request_time may be (gateway clocks drift).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan MaxFutureSkew { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Records per broker message: a batch goes on as messages of at most this many records.</summary>
+    [Range(1, 50_000)]
+    public int RecordsPerMessage { get; set; } = 1_000;
+
+    /// <summary>How long the broker has to confirm a batch before the caller gets 503.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
+    public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    [Range(1, 3650)]
+    public int DefaultRetentionDays { get; set; } = 30;
+
+    /// <summary>How often expired partitions and rows are removed.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromHours(1);
+}

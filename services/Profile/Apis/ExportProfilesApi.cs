@@ -1,0 +1,271 @@
+using CallLogs.Contracts;
+using CallLogs.Profile.Data;
+using CallLogs.Profile.Domain;
+using CallLogs.ServiceDefaults.Auth;
+using CallLogs.ServiceDefaults.Errors;
+using CallLogs.ServiceDefaults.Outbox;
+using FluentValidation;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace CallLogs.Profile.Apis;
+
+/// <summary>
+/// Call log export profiles of an area. Area admins manage them, viewers read them; another area's profiles
+/// are invisible (404). Every change and its event are saved in one transaction (outbox).
+/// </summary>
+public static class ExportProfilesApi
+{
+    public const int MaxPageSize = 200;
+
+    public static IEndpointRouteBuilder MapExportProfilesApi(this IEndpointRouteBuilder app)
+    {
+        var profiles = app.MapGroup("/api/areas/{areaId:guid}/export-profiles").WithTags("Export profiles");
+        profiles.MapPost("/", CreateExportProfile).WithName("CreateExportProfile").RequireAreaRole(Roles.AreaAdmin);
+        profiles.MapGet("/", ListExportProfiles).WithName("ListExportProfiles").RequireAreaRole(Roles.AreaAdmin, Roles.AreaViewer);
+        profiles.MapGet("/{profileId:guid}", GetExportProfile).WithName("GetExportProfile").RequireAreaRole(Roles.AreaAdmin, Roles.AreaViewer);
+        profiles.MapPatch("/{profileId:guid}", UpdateExportProfile).WithName("UpdateExportProfile").RequireAreaRole(Roles.AreaAdmin);
+        profiles.MapPost("/{profileId:guid}/enable", EnableExportProfile).WithName("EnableExportProfile").RequireAreaRole(Roles.AreaAdmin);
+        profiles.MapPost("/{profileId:guid}/disable", DisableExportProfile).WithName("DisableExportProfile").RequireAreaRole(Roles.AreaAdmin);
+        profiles.MapDelete("/{profileId:guid}", DeleteExportProfile).WithName("DeleteExportProfile").RequireAreaRole(Roles.AreaAdmin);
+        return app;
+    }
+
+    public static async Task<Results<Created<ExportProfileResponse>, ProblemHttpResult>> CreateExportProfile(Guid areaId,
+        CreateExportProfileRequest request, IValidator<CreateExportProfileRequest> validator, ProfileDbContext db, TimeProvider clock,
+        CancellationToken cancellationToken)
+    {
+        await validator.ValidateAndThrowAsync(request, cancellationToken);
+        if (!await db.Areas.AnyAsync(a => a.Id == areaId, cancellationToken))
+        {
+            return AreaNotFound();
+        }
+
+        var now = clock.GetUtcNow();
+        var encryption = request.Encryption is { Enabled: true } e ? e : null;
+        var profile = new ExportProfile
+        {
+            Id = Guid.CreateVersion7(),
+            AreaId = areaId,
+            Name = request.Name!.Trim(),
+            NormalizedName = AreasApi.Normalize(request.Name),
+            S3Bucket = request.S3Bucket!.Trim(),
+            EncryptionEnabled = encryption is not null,
+            IamRoleArn = encryption?.IamRoleArn,
+            CmkKeyArn = encryption?.CmkKeyArn,
+            IamRoleExternalId = encryption?.IamRoleExternalId,
+            MaskSensitiveData = request.MaskSensitiveData,
+            UnmaskedCharacters = request.UnmaskedCharacters ?? 0,
+            CollectFrom = HourSnapping.ToNearestHour(request.CollectFrom!.Value),
+            CollectUntil = request.CollectUntil?.ToUniversalTime(),
+            Filters = (request.Filters ?? []).Select(ToContract).ToList(),
+            Enabled = true,
+            Version = 1,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        db.ExportProfiles.Add(profile);
+        db.AddOutboxMessage(new ExportProfileCreated { Profile = profile.Snapshot() }, clock);
+        await SaveAsync(db, profile.Name, cancellationToken);
+        return TypedResults.Created($"/api/areas/{areaId}/export-profiles/{profile.Id}", ToResponse(profile));
+    }
+
+    public static async Task<Ok<PagedList<ExportProfileResponse>>> ListExportProfiles(Guid areaId, ProfileDbContext db,
+        int? page, int? pageSize, CancellationToken cancellationToken)
+    {
+        var size = Math.Clamp(pageSize ?? 50, 1, MaxPageSize);
+        var number = Math.Max(page ?? 1, 1);
+        var query = db.ExportProfiles.AsNoTracking().Where(p => p.AreaId == areaId);
+        var total = await query.CountAsync(cancellationToken);
+        var items = await query.OrderBy(p => p.NormalizedName).ThenBy(p => p.Id).Skip((number - 1) * size).Take(size).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new PagedList<ExportProfileResponse>(items.Select(ToResponse).ToList(), number, size, total));
+    }
+
+    public static async Task<Results<Ok<ExportProfileResponse>, ProblemHttpResult>> GetExportProfile(Guid areaId, Guid profileId,
+        ProfileDbContext db, CancellationToken cancellationToken)
+    {
+        var profile = await db.ExportProfiles.AsNoTracking().FirstOrDefaultAsync(p => p.AreaId == areaId && p.Id == profileId, cancellationToken);
+        return profile is null ? ProfileNotFound() : TypedResults.Ok(ToResponse(profile));
+    }
+
+    public static async Task<Results<Ok<ExportProfileResponse>, ProblemHttpResult>> UpdateExportProfile(Guid areaId, Guid profileId,
+        UpdateExportProfileRequest request, IValidator<UpdateExportProfileRequest> validator, ProfileDbContext db, TimeProvider clock,
+        CancellationToken cancellationToken)
+    {
+        await validator.ValidateAndThrowAsync(request, cancellationToken);
+        var profile = await db.ExportProfiles.FirstOrDefaultAsync(p => p.AreaId == areaId && p.Id == profileId, cancellationToken);
+        if (profile is null)
+        {
+            return ProfileNotFound();
+        }
+
+        RefuseChangeOfFixedFields(profile, request);
+        if (request.Name is not null)
+        {
+            profile.Name = request.Name.Trim();
+            profile.NormalizedName = AreasApi.Normalize(request.Name);
+        }
+
+        if (request.S3Bucket is not null)
+        {
+            profile.S3Bucket = request.S3Bucket.Trim();
+        }
+
+        if (request.Encryption is { } encryption)
+        {
+            profile.EncryptionEnabled = encryption.Enabled;
+            profile.IamRoleArn = encryption.Enabled ? encryption.IamRoleArn : null;
+            profile.CmkKeyArn = encryption.Enabled ? encryption.CmkKeyArn : null;
+            profile.IamRoleExternalId = encryption.Enabled ? encryption.IamRoleExternalId : null;
+        }
+
+        profile.MaskSensitiveData = request.MaskSensitiveData ?? profile.MaskSensitiveData;
+        profile.UnmaskedCharacters = request.UnmaskedCharacters ?? profile.UnmaskedCharacters;
+        if (db.ChangeTracker.HasChanges())
+        {
+            Touch(profile, clock);
+            db.AddOutboxMessage(new ExportProfileUpdated { Profile = profile.Snapshot() }, clock);
+            await SaveAsync(db, profile.Name, cancellationToken);
+        }
+
+        return TypedResults.Ok(ToResponse(profile));
+    }
+
+    public static Task<Results<Ok<ExportProfileResponse>, ProblemHttpResult>> EnableExportProfile(Guid areaId, Guid profileId,
+        ProfileDbContext db, TimeProvider clock, CancellationToken cancellationToken) =>
+        SetEnabledAsync(areaId, profileId, enabled: true, db, clock, cancellationToken);
+
+    public static Task<Results<Ok<ExportProfileResponse>, ProblemHttpResult>> DisableExportProfile(Guid areaId, Guid profileId,
+        ProfileDbContext db, TimeProvider clock, CancellationToken cancellationToken) =>
+        SetEnabledAsync(areaId, profileId, enabled: false, db, clock, cancellationToken);
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteExportProfile(Guid areaId, Guid profileId,
+        ProfileDbContext db, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var profile = await db.ExportProfiles.FirstOrDefaultAsync(p => p.AreaId == areaId && p.Id == profileId, cancellationToken);
+        if (profile is null)
+        {
+            return ProfileNotFound();
+        }
+
+        db.ExportProfiles.Remove(profile);
+        db.AddOutboxMessage(new ExportProfileDeleted
+        {
+            ProfileId = profile.Id,
+            AreaId = profile.AreaId,
+            Version = profile.Version + 1,
+            DeletedAt = clock.GetUtcNow(),
+        }, clock);
+        await SaveAsync(db, profile.Name, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<Ok<ExportProfileResponse>, ProblemHttpResult>> SetEnabledAsync(Guid areaId, Guid profileId, bool enabled,
+        ProfileDbContext db, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var profile = await db.ExportProfiles.FirstOrDefaultAsync(p => p.AreaId == areaId && p.Id == profileId, cancellationToken);
+        if (profile is null)
+        {
+            return ProfileNotFound();
+        }
+
+        if (profile.Enabled != enabled)
+        {
+            profile.Enabled = enabled;
+            Touch(profile, clock);
+            if (enabled)
+            {
+                db.AddOutboxMessage(new ExportProfileEnabled { Profile = profile.Snapshot() }, clock);
+            }
+            else
+            {
+                db.AddOutboxMessage(new ExportProfileDisabled { Profile = profile.Snapshot() }, clock);
+            }
+
+            await SaveAsync(db, profile.Name, cancellationToken);
+        }
+
+        return TypedResults.Ok(ToResponse(profile));
+    }
+
+    /// <summary>collectFrom, collectUntil and filters are fixed at creation: a different value is a 409 naming the field.</summary>
+    private static void RefuseChangeOfFixedFields(ExportProfile profile, UpdateExportProfileRequest request)
+    {
+        string? field = null;
+        if (request.CollectFrom is { } from && HourSnapping.ToNearestHour(from) != profile.CollectFrom)
+        {
+            field = "collectFrom";
+        }
+        else if (request.CollectUntil is { } until && until.ToUniversalTime() != profile.CollectUntil)
+        {
+            field = "collectUntil";
+        }
+        else if (request.Filters is { } filters && !SameFilters(filters, profile.Filters))
+        {
+            field = "filters";
+        }
+
+        if (field is not null)
+        {
+            throw new ProblemException(StatusCodes.Status409Conflict, $"The field '{field}' cannot be changed.",
+                $"'{field}' is fixed once a profile is created; the profile was not changed. To collect with other settings, create a new profile (and disable or delete this one).");
+        }
+    }
+
+    private static bool SameFilters(IReadOnlyList<FilterSetting> requested, IReadOnlyList<ExportFilter> stored) =>
+        requested.Count == stored.Count && requested.Zip(stored).All(pair =>
+            FilterNames.Fields.TryGetValue(pair.First.Field ?? "", out var field) && field == pair.Second.Field
+            && FilterNames.Operators.TryGetValue(pair.First.Operator ?? "", out var op) && op == pair.Second.Operator
+            && pair.First.Value?.Trim() == pair.Second.Value);
+
+    private static void Touch(ExportProfile profile, TimeProvider clock)
+    {
+        profile.Version++;
+        profile.UpdatedAt = clock.GetUtcNow();
+    }
+
+    private static async Task SaveAsync(ProfileDbContext db, string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            throw ProblemException.Conflict("The profile was changed by another request meanwhile; nothing was saved. Read it again and repeat your change.");
+        }
+        catch (DbUpdateException e) when (e.IsUniqueViolation())
+        {
+            throw ProblemException.Conflict($"A profile named '{name}' already exists in this area (names are compared ignoring case). Choose another name.");
+        }
+    }
+
+    private static ExportFilter ToContract(FilterSetting filter) => new()
+    {
+        Field = FilterNames.Fields[filter.Field],
+        Operator = FilterNames.Operators[filter.Operator],
+        Value = filter.Value.Trim(),
+    };
+
+    internal static ExportProfileResponse ToResponse(ExportProfile p) => new(
+        p.Id,
+        p.AreaId,
+        p.Name,
+        p.S3Bucket,
+        new EncryptionSetting(p.EncryptionEnabled, p.IamRoleArn, p.CmkKeyArn, p.IamRoleExternalId),
+        p.MaskSensitiveData,
+        p.UnmaskedCharacters,
+        p.CollectFrom,
+        p.CollectUntil,
+        p.Filters.Select(f => new FilterSetting(FilterNames.Name(f.Field), FilterNames.Name(f.Operator), f.Value)).ToList(),
+        p.Enabled ? "enabled" : "disabled",
+        p.Version,
+        p.CreatedAt,
+        p.UpdatedAt);
+
+    private static ProblemHttpResult ProfileNotFound() =>
+        TypedResults.Problem(statusCode: 404, title: "Export profile not found.", detail: "No export profile with this id exists in this area.");
+
+    private static ProblemHttpResult AreaNotFound() =>
+        TypedResults.Problem(statusCode: 404, title: "Area not found.", detail: "No area with this id exists. A platform admin creates areas first.");
+}

@@ -1,0 +1,72 @@
+using System.Text;
+using System.Text.Json;
+using CallLogs.Contracts;
+using CallLogs.Ingest.Domain;
+
+namespace CallLogs.Ingest.Tests;
+
+public sealed class CallRecordParserTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+
+    private static (CallRecord? Record, string? Error) Parse(string json) =>
+        CallRecordParser.Parse(JsonDocument.Parse(json).RootElement, Now, TimeSpan.FromMinutes(5), 1234);
+
+    [Fact]
+    public void A_full_record_is_read_with_its_types_and_stamped_with_the_ingestion_time()
+    {
+        var (record, error) = Parse("""
+            {"request_uuid":"u-1","request_id":"1555711003.068__fav6x8vp8wwcyj65m7yv3bzt","request_time":"2019-04-19T21:56:43Z",
+             "api_key":"fav6x8vp8wwcyj65m7yv3bzt","oauth_access_token":"-","http_status_code":200,"bytes":512,"cache_hit":false,
+             "ssl_enabled":true,"connect_time":0.001,"total_request_exec_time":0.25,"service_name":"Weather","log_type":"call"}
+            """);
+        Assert.Null(error);
+        Assert.Equal("u-1", record!.RequestUuid);
+        Assert.Equal(new DateTimeOffset(2019, 4, 19, 21, 56, 43, TimeSpan.Zero), record.RequestTime);
+        Assert.Equal(200, record.HttpStatusCode);
+        Assert.Equal(512, record.Bytes);
+        Assert.True(record.SslEnabled);
+        Assert.Equal(0.25, record.TotalRequestExecTime);
+        Assert.Equal(1234, record.IngestionTime);
+        Assert.Equal("call", record.Extra!["log_type"].GetString());
+    }
+
+    [Theory]
+    [InlineData("""{"request_time":"2019-04-19T21:56:43Z"}""", "request_uuid is required")]
+    [InlineData("""{"request_uuid":"","request_time":"2019-04-19T21:56:43Z"}""", "request_uuid is required")]
+    [InlineData("""{"request_uuid":"u"}""", "request_time is required")]
+    [InlineData("""{"request_uuid":"u","request_time":"yesterday"}""", "not an ISO 8601")]
+    [InlineData("""{"request_uuid":"u","request_time":"2019-04-19"}""", "not an ISO 8601")]
+    [InlineData("""{"request_uuid":"u","request_time":"2026-11-23T12:06:00Z"}""", "in the future")]
+    [InlineData("""{"request_uuid":"u","request_time":"2019-04-19T21:56:43Z","http_status_code":99}""", "from 100 to 599")]
+    [InlineData("""{"request_uuid":"u","request_time":"2019-04-19T21:56:43Z","http_status_code":600}""", "from 100 to 599")]
+    [InlineData("""{"request_uuid":"u","request_time":"2019-04-19T21:56:43Z","http_status_code":"200"}""", "http_status_code must be a whole number")]
+    [InlineData("""{"request_uuid":"u","request_time":"2019-04-19T21:56:43Z","bytes":1.5}""", "bytes must be a whole number")]
+    [InlineData("""{"request_uuid":"u","request_time":"2019-04-19T21:56:43Z","connect_time":"fast"}""", "connect_time must be a number")]
+    [InlineData("""{"request_uuid":"u","request_time":"2019-04-19T21:56:43Z","cache_hit":"yes"}""", "cache_hit must be true or false")]
+    [InlineData("""{"request_uuid":"u","request_time":"2019-04-19T21:56:43Z","api_key":42}""", "api_key must be a string")]
+    [InlineData("""[1,2]""", "must be a JSON object")]
+    public void A_bad_record_is_refused_with_the_reason(string json, string reason) =>
+        Assert.Contains(reason, Parse(json).Error);
+
+    [Fact]
+    public void A_time_just_inside_the_allowed_skew_is_accepted() =>
+        Assert.Null(Parse("""{"request_uuid":"u","request_time":"2026-11-23T12:04:59Z"}""").Error);
+
+    [Fact]
+    public void Unknown_fields_of_any_type_never_make_a_record_fail()
+    {
+        var (record, error) = Parse("""{"request_uuid":"u","request_time":"2019-04-19T21:56:43+02:00","x_custom":{"a":[1,2]},"y":null}""");
+        Assert.Null(error);
+        Assert.Equal(new DateTimeOffset(2019, 4, 19, 19, 56, 43, TimeSpan.Zero), record!.RequestTime);
+        Assert.True(record.Extra!.ContainsKey("x_custom"));
+    }
+
+    [Fact]
+    public void Csv_quotes_fields_with_commas_quotes_and_line_breaks_and_ends_rows_with_crlf()
+    {
+        var text = new StringBuilder();
+        Csv.AppendRow(text, ["plain", "a,b", "say \"hi\"", "two\nlines", null, ""]);
+        Assert.Equal("plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",,\r\n", text.ToString());
+    }
+}
