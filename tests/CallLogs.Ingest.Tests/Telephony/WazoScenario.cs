@@ -14,7 +14,7 @@ public sealed class WazoScenario
     public required JsonObject Json { get; init; }
 
     public static IEnumerable<object[]> All() =>
-        Directory.GetFiles(Folder, "*.json").Order(StringComparer.Ordinal).Select(f => new object[] { Path.GetFileNameWithoutExtension(f) });
+        System.IO.Directory.GetFiles(Folder, "*.json").Order(StringComparer.Ordinal).Select(f => new object[] { Path.GetFileNameWithoutExtension(f) });
 
     public static WazoScenario Load(string name) => new()
     {
@@ -49,9 +49,15 @@ public sealed class WazoScenario
         return null;
     }
 
+    /// <summary>
+    /// Columns a scenario leaves out take the upstream harness's defaults (integration_tests helpers
+    /// insert_cel: cid_name "default name", cid_num "9999", everything else empty).
+    /// </summary>
+    private static readonly Dictionary<string, string> UpstreamDefaults = new() { ["cid_name"] = "default name", ["cid_num"] = "9999" };
+
     public static CelRow ToCelRow(JsonObject o, long defaultId)
     {
-        string S(string key) => (string?)o[key] ?? "";
+        string S(string key) => (string?)o[key] ?? UpstreamDefaults.GetValueOrDefault(key, "");
         return new CelRow
         {
             Id = long.TryParse(S("id"), out var id) ? id : defaultId,

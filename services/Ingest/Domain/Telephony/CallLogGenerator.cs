@@ -8,8 +8,15 @@ namespace CallLogs.Ingest.Domain.Telephony;
 /// </summary>
 public static class CallLogGenerator
 {
-    public static IReadOnlyList<GeneratedCallLog> Generate(IEnumerable<CelRow> rows, TelephonyDirectory directory)
+    public static IReadOnlyList<GeneratedCallLog> Generate(IEnumerable<CelRow> rows, TelephonyDirectory directory) =>
+        Generate(rows, directory, out _);
+
+    /// <param name="failures">Calls whose rows could not be interpreted (conversation id and reason).</param>
+    public static IReadOnlyList<GeneratedCallLog> Generate(IEnumerable<CelRow> rows, TelephonyDirectory directory,
+        out IReadOnlyList<(string ConversationId, string Reason)> failures)
     {
+        var failed = new List<(string, string)>();
+        failures = failed;
         var result = new List<GeneratedCallLog>();
         foreach (var (linkedIds, cels) in GroupBySharedChannels(rows))
         {
@@ -18,9 +25,16 @@ public static class CallLogGenerator
             {
                 continue;
             }
-            if (Build(linkedIds, cels, directory) is { } log)
+            try
             {
-                result.Add(log);
+                if (Build(linkedIds, cels, directory) is { } log)
+                {
+                    result.Add(log);
+                }
+            }
+            catch (CelInterpretationException e)
+            {
+                failed.Add((linkedIds.Min(StringComparer.Ordinal)!, e.Message));
             }
         }
         return result;

@@ -49,7 +49,19 @@ internal static partial class CelExtra
         return result;
     }
 
+    /// <summary>Key/value pairs a dialplan event must carry; none means the call's rows cannot be trusted.</summary>
+    public static Dictionary<string, string> RequiredKeyValuePairs(CelRow cel, string text)
+    {
+        var pairs = KeyValuePairs(text);
+        return pairs.Count > 0
+            ? pairs
+            : throw new CelInterpretationException($"CEL row {cel.Id} ({cel.EventType}) has no key: value pairs in its extra column: {text}");
+    }
+
     /// <summary>The comma-separated "key: value" tokens of a missed/blocked call event, in order.</summary>
     public static string[] Tokens(string text) =>
         text.Split(',').Select(t => { var i = t.IndexOf(": ", StringComparison.Ordinal); return i < 0 ? "" : t[(i + 2)..]; }).ToArray();
 }
+
+/// <summary>A call's rows that cannot be interpreted: that call gets no call log, the others still do.</summary>
+public sealed class CelInterpretationException(string message) : Exception(message);

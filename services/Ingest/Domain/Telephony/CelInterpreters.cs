@@ -237,7 +237,7 @@ internal static partial class CelInterpreters
         {
             return;
         }
-        var pairs = CelExtra.KeyValuePairs(extra);
+        var pairs = CelExtra.RequiredKeyValuePairs(cel, extra);
         if (!pairs.TryGetValue("type", out var type))
         {
             return;
@@ -280,7 +280,7 @@ internal static partial class CelInterpreters
         {
             return;
         }
-        var pairs = CelExtra.KeyValuePairs(extra);
+        var pairs = CelExtra.RequiredKeyValuePairs(cel, extra);
         if (pairs.GetValueOrDefault("number") is { Length: > 0 } number)
         {
             call.RequestedInternalExten = number;
