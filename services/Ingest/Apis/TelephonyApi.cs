@@ -45,8 +45,9 @@ public static class TelephonyApi
         "appdata", "accountcode", "peeraccount", "userfield", "peer", "extra",
     ];
 
+    /// <param name="generate">false: store only; the batch generation (command line, admin call, nightly run) makes the call logs.</param>
     private static async Task<Ok<CelIntakeResult>> IngestCel(Guid areaId, List<JsonElement> rows, TelephonyDbContext db,
-        TelephonyGeneration generation, CancellationToken ct)
+        TelephonyGeneration generation, CancellationToken ct, bool generate = true)
     {
         var accepted = new List<CelEntity>();
         var rejected = new List<RowError>();
@@ -81,7 +82,7 @@ public static class TelephonyApi
 
         // real time: every call that just ended gets its call log
         var ended = accepted.Where(c => c.EventType == CelEventTypes.LinkedIdEnd).Select(c => c.LinkedId).Distinct().ToList();
-        var generated = ended.Count > 0 ? await generation.ForLinkedIdsAsync(areaId, ended, ct) : new GenerationResult(0, 0, 0, 0);
+        var generated = generate && ended.Count > 0 ? await generation.ForLinkedIdsAsync(areaId, ended, ct) : new GenerationResult(0, 0, 0, 0);
         return TypedResults.Ok(new CelIntakeResult(inserted, accepted.Count - inserted, rejected, generated));
     }
 
