@@ -56,7 +56,7 @@ public static class TelephonyApi
             var (entity, errors) = ParseCel(areaId, rows[i]);
             if (entity is null)
             {
-                rejected.Add(new RowError(i, rows[i].ValueKind == JsonValueKind.Object && rows[i].TryGetProperty("id", out var id) && id.TryGetInt64(out var v) ? v : null, errors));
+                rejected.Add(new RowError(i, rows[i].ValueKind == JsonValueKind.Object && rows[i].TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.Number && id.TryGetInt64(out var v) ? v : null, errors));
             }
             else
             {
