@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 
 namespace CallLogs.Contracts;
 
@@ -26,17 +26,42 @@ public static class CallRecordFields
     /// <summary>Whether a JSON property of a gateway's record is one of the known fields.</summary>
     public static bool IsKnown(string name) => Known.Contains(name);
 
-    /// <summary>The record as one flat JSON object: the known fields, then the unknown ones as they were sent.</summary>
-    public static JsonObject ToFlatJson(CallRecord record)
+    private static readonly JsonSerializerOptions FlatOptions = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    /// <summary>
+    /// The record as one flat JSON object, as UTF-8: the known fields that have a value, then the unknown ones as
+    /// they were sent.
+    /// </summary>
+    public static string ToFlatJson(CallRecord record)
     {
-        var json = JsonSerializer.SerializeToNode(record with { Extra = null })!.AsObject();
-        json.Remove("__unknown_fields");
-        foreach (var (name, value) in record.Extra ?? [])
+        var known = JsonSerializer.Serialize(record.Extra is null ? record : record with { Extra = null }, FlatOptions);
+        if (record.Extra is not { Count: > 0 } extra)
         {
-            json[name] = JsonNode.Parse(value.GetRawText());
+            return known;
         }
 
-        return json;
+        using var buffer = new MemoryStream(known.Length + 256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            using (var document = JsonDocument.Parse(known))
+            {
+                foreach (var property in document.RootElement.EnumerateObject())
+                {
+                    property.WriteTo(writer);
+                }
+            }
+
+            foreach (var (name, value) in extra)
+            {
+                writer.WritePropertyName(name);
+                value.WriteTo(writer);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
     /// <summary>The values of <paramref name="record"/> in the order of <see cref="Names"/>; null where the record has none.</summary>

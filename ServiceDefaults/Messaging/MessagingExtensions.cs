@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,6 +32,12 @@ public static class MessagingExtensions
             bus.UsingRabbitMq((context, rabbit) =>
             {
                 rabbit.Host(uri, host => host.ConnectionName(prefix));
+                // Call record batches are mostly empty optional fields: leaving nulls out halves the bytes RabbitMQ persists.
+                rabbit.ConfigureJsonSerializerOptions(options =>
+                {
+                    options.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+                    return options;
+                });
                 rabbit.ConfigureEndpoints(context);
             });
         });

@@ -88,7 +88,7 @@ internal static class Baselines
                 await copy.WriteAsync(r.EndpointName, NpgsqlDbType.Text);
                 await copy.WriteAsync(r.HttpStatusCode ?? 0, NpgsqlDbType.Integer);
                 await copy.WriteAsync(r.SrcIp, NpgsqlDbType.Text);
-                await copy.WriteAsync(CallRecordFields.ToFlatJson(r).ToJsonString(), NpgsqlDbType.Jsonb);
+                await copy.WriteAsync(CallRecordFields.ToFlatJson(r), NpgsqlDbType.Jsonb);
             }
 
             await copy.CompleteAsync();

@@ -45,7 +45,7 @@ try
 
     using var http = new HttpClient { BaseAddress = ingest.Url, Timeout = TimeSpan.FromMinutes(2) };
     http.DefaultRequestHeaders.Authorization = new("Bearer", infra.Tokens.Issue(Roles.Ingest, area, "bench-gateway"));
-    var payloads = batches.Select(b => JsonSerializer.SerializeToUtf8Bytes(b.Select(r => CallRecordFields.ToFlatJson(r)))).ToList();
+    var payloads = batches.Select(b => System.Text.Encoding.UTF8.GetBytes("[" + string.Join(",", b.Select(CallRecordFields.ToFlatJson)) + "]")).ToList();
     await (await http.PostAsync($"/api/areas/{Guid.NewGuid()}/call-records", new ByteArrayContent(payloads[0]) { Headers = { ContentType = new("application/json") } })).Content.ReadAsStringAsync();
 
     var cpu = Process.GetCurrentProcess().TotalProcessorTime;

@@ -76,22 +76,26 @@ public static class CallRecordParser
             return (null, $"http_status_code {status.GetRawText()} must be an HTTP status code from 100 to 599.");
         }
 
-        var extra = new Dictionary<string, JsonElement>();
-        var known = new System.Text.Json.Nodes.JsonObject();
+        Dictionary<string, JsonElement>? extra = null;
         foreach (var property in element.EnumerateObject())
         {
-            if (CallRecordFields.IsKnown(property.Name))
+            if (!CallRecordFields.IsKnown(property.Name))
             {
-                known[property.Name] = System.Text.Json.Nodes.JsonNode.Parse(property.Value.GetRawText());
-            }
-            else
-            {
-                extra[property.Name] = property.Value.Clone();
+                (extra ??= [])[property.Name] = property.Value.Clone();
             }
         }
 
-        var record = known.Deserialize<CallRecord>(Json)!;
-        return (record with { RequestTime = requestTime, IngestionTime = ingestionTime, Extra = extra.Count > 0 ? extra : null }, null);
+        CallRecord record;
+        try
+        {
+            record = element.Deserialize<CallRecord>(Json)!;
+        }
+        catch (JsonException e)
+        {
+            return (null, $"The record could not be read: {e.Message.Split('.')[0]}.");
+        }
+
+        return (record with { RequestTime = requestTime, IngestionTime = ingestionTime, Extra = extra }, null);
     }
 
     private static string? CheckType(JsonProperty property)

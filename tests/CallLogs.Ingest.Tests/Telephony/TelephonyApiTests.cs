@@ -293,6 +293,18 @@ public sealed class TelephonyApiTests(Infrastructure infra) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_nightly_run_generates_the_calls_the_real_time_path_missed()
+    {
+        var (area, admin, pbx) = await AreaWithUsersAsync();
+        await Read(await pbx.PostAsJsonAsync($"/api/areas/{area}/telephony/cel?generate=false", Call("700.1", DateTimeOffset.UtcNow.AddHours(-3))));
+        Assert.Empty(Conversations(await Page(admin, area)));
+
+        await _service.Services.GetRequiredService<CallLogs.Ingest.Extensions.TelephonyJobs>().RunNightlyAsync(CancellationToken.None);
+
+        Assert.Equal(["700.1"], Conversations(await Page(admin, area)));
+    }
+
+    [Fact]
     public async Task The_purge_removes_call_logs_older_than_the_area_retention()
     {
         var (area, admin, pbx) = await AreaWithUsersAsync();
