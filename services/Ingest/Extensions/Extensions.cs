@@ -19,6 +19,7 @@ public static class Extensions
         builder.Services.AddScoped<BatchAcceptance>();
         builder.Services.AddSingleton<RetentionJob>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RetentionJob>());
+        builder.AddTelephony();
         return builder;
     }
 }
