@@ -135,7 +135,7 @@ internal sealed partial class AuditCaptureMiddleware(
         JsonNode? responseElements = null;
         if (status >= 400)
         {
-            errorCode = ErrorCode(status);
+            errorCode = AuditErrorCodes.Of(status);
             errorMessage = ErrorMessage(responseJson, status);
         }
         else if (!readOnly)
@@ -280,24 +280,6 @@ internal sealed partial class AuditCaptureMiddleware(
         null => "Unknown",
     };
 
-    /// <summary>A stable, readable code per status: what CloudTrail users filter on.</summary>
-    public static string ErrorCode(int status) => status switch
-    {
-        400 => "ValidationError",
-        401 => "Unauthenticated",
-        403 => "AccessDenied",
-        404 => "NotFound",
-        405 => "MethodNotAllowed",
-        409 => "Conflict",
-        413 => "RequestTooLarge",
-        415 => "UnsupportedMediaType",
-        422 => "UnprocessableEntity",
-        429 => "Throttled",
-        503 => "ServiceUnavailable",
-        >= 500 => "InternalError",
-        _ => ReasonPhrases.GetReasonPhrase(status).Replace(" ", "", StringComparison.Ordinal) is { Length: > 0 } phrase ? phrase : $"Http{status}",
-    };
-
     private static string ErrorMessage(JsonNode? problem, int status)
     {
         var detail = problem?["detail"]?.GetValueKind() == JsonValueKind.String ? problem["detail"]!.GetValue<string>() : null;
@@ -319,6 +301,28 @@ internal sealed partial class AuditCaptureMiddleware(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Audit event of {Method} {Path} could not be written to the outbox")]
     private static partial void LogCaptureFailed(ILogger logger, Exception exception, string method, string path);
+}
+
+/// <summary>The errorCode of a failed call: a stable, readable name of its status, what trail users filter on.</summary>
+public static class AuditErrorCodes
+{
+    public static string Of(int status) => status switch
+    {
+        400 => "ValidationError",
+        401 => "Unauthenticated",
+        403 => "AccessDenied",
+        404 => "NotFound",
+        405 => "MethodNotAllowed",
+        409 => "Conflict",
+        413 => "RequestTooLarge",
+        415 => "UnsupportedMediaType",
+        422 => "UnprocessableEntity",
+        429 => "Throttled",
+        503 => "ServiceUnavailable",
+        >= 500 => "InternalError",
+        _ => ReasonPhrases.GetReasonPhrase(status).Replace(" ", "", StringComparison.Ordinal) is { Length: > 0 } phrase ? phrase : $"Http{status}",
+    };
+
 }
 
 /// <summary>The service name written as eventSource.</summary>
