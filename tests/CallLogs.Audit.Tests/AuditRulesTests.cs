@@ -16,7 +16,7 @@ public sealed class AuditRulesTests
               "name": "daily export",
               "secretAccessKey": "s3cr3t",
               "destination": { "bucket": "b", "accessKey": "AKIA123", "externalId": "ext-1", "password": "pw" },
-              "tokens": [ { "token": "t1", "tokenId": "id-1" } ],
+              "items": [ { "token": "t1", "tokenId": "id-1" } ],
               "api_key": "k",
               "accessKeyId": "jti-1",
               "profileId": "p-1",
