@@ -110,8 +110,9 @@ public sealed class CaptureTests(Infrastructure infra)
         var admin = sample.CreateClient(token);
 
         using var created = await AuditFixture.CreateWidgetAsync(admin, area, new { name = "w2", clientSecret = "cs-SECRET-1", password = "pw-SECRET-2" });
-        var apiToken = (await created.Content.ReadFromJsonAsync<JsonObject>())!["apiToken"]!.GetValue<string>();
-        var widgetId = (await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+        var widget = (await created.Content.ReadFromJsonAsync<JsonObject>())!;
+        var apiToken = widget["apiToken"]!.GetValue<string>();
+        var widgetId = widget["id"]!.GetValue<string>();
         using var invalid = await admin.PostAsync($"/api/areas/{area}/widgets",
             new StringContent("""{"name": 5, "password": "pw-SECRET-3"}""", System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
@@ -122,6 +123,8 @@ public sealed class CaptureTests(Infrastructure infra)
         await audit.Writer().DeliverAsync(CancellationToken.None);
         var files = await AuditFixture.ReadObjectsAsync(infra.CreateS3Client(), bucket);
 
+        Assert.NotEmpty(files);
+        Assert.Contains(widgetId, string.Join("\n", files.Values));
         var everything = events.ToJsonString() + string.Join("\n", files.Values);
         Assert.Contains(widgetId, everything);
         Assert.Contains("ValidationError", everything);
