@@ -1,3 +1,4 @@
+using CallLogs.ServiceDefaults.Audit;
 using CallLogs.ServiceDefaults.Auth;
 using CallLogs.ServiceDefaults.Errors;
 using Microsoft.AspNetCore.Builder;
@@ -50,6 +51,7 @@ public static class Extensions
         builder.Services.AddOpenApi();
 
         builder.AddCallLogsIdentity();
+        builder.AddAuditCapture();
         return builder;
     }
 
@@ -96,12 +98,14 @@ public static class Extensions
     }
 
     /// <summary>
-    /// The shared pipeline (errors as ProblemDetails, identity) and the default endpoints:
+    /// The shared pipeline (audit capture of management calls, errors as ProblemDetails, identity) and the default endpoints:
     /// <c>/health</c> (ready: every check, broker and database included), <c>/alive</c> (the process answers),
     /// <c>/metrics</c> (Prometheus) and <c>/openapi/v1.json</c>.
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        // First, so it sees the status and ProblemDetails of refused and failed calls too.
+        app.UseAuditCapture();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using CallLogs.ServiceDefaults.Audit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
 namespace CallLogs.ServiceDefaults.Outbox;
@@ -41,12 +43,16 @@ public static class OutboxExtensions
         return id;
     }
 
-    /// <summary>The relay that publishes this DbContext's outbox, and the signal that wakes it after a save.</summary>
+    /// <summary>
+    /// The relay that publishes this DbContext's outbox, the signal that wakes it after a save, and the writer
+    /// that keeps captured audit events in this outbox (the first outbox a service adds).
+    /// </summary>
     public static IHostApplicationBuilder AddOutbox<TContext>(this IHostApplicationBuilder builder) where TContext : DbContext
     {
         builder.Services.AddSingleton<OutboxSignal>();
         builder.Services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddHostedService<OutboxRelay<TContext>>();
+        builder.Services.TryAddSingleton<IAuditEventWriter, OutboxAuditEventWriter<TContext>>();
         return builder;
     }
 }

@@ -1,3 +1,5 @@
+using CallLogs.Audit.Apis;
+using CallLogs.Audit.Delivery;
 using CallLogs.Audit.Extensions;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -5,5 +7,12 @@ builder.AddServiceDefaults();
 builder.AddApplicationServices();
 
 var app = builder.Build();
+if (ValidateTrailCommand.IsRequested(args))
+{
+    return await ValidateTrailCommand.RunAsync(app.Services, args, Console.Out, TimeProvider.System);
+}
+
 app.MapDefaultEndpoints();
+app.MapAuditApi();
 app.Run();
+return 0;

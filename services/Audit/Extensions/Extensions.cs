@@ -1,8 +1,13 @@
+using CallLogs.Audit.Consumers;
 using CallLogs.Audit.Data;
+using CallLogs.Audit.Delivery;
+using CallLogs.Audit.Domain;
 using CallLogs.ServiceDefaults.Data;
 using CallLogs.ServiceDefaults.Messaging;
 using CallLogs.ServiceDefaults.Outbox;
 using CallLogs.ServiceDefaults.Storage;
+using MassTransit;
+using Microsoft.Extensions.Options;
 
 namespace CallLogs.Audit.Extensions;
 
@@ -12,8 +17,18 @@ public static class Extensions
     {
         builder.AddServiceDatabase<AuditDbContext>("auditdb");
         builder.AddOutbox<AuditDbContext>();
-        builder.AddMessaging();
+        builder.AddMessaging(bus =>
+        {
+            bus.AddConsumer<AuditEventRecordedConsumer, AuditEventRecordedConsumerDefinition>();
+            bus.AddConsumer<AreaCreatedConsumer, AreaCreatedConsumerDefinition>();
+        });
         builder.AddS3Storage();
+
+        builder.Services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(sp => new DigestSigner(sp.GetRequiredService<IOptions<AuditOptions>>().Value.SigningKeyPem));
+        builder.Services.AddSingleton<TrailWriter>();
+        builder.Services.AddScoped<TrailValidator>();
+        builder.Services.AddHostedService<TrailDeliveryService>();
         return builder;
     }
 }

@@ -22,6 +22,271 @@ namespace CallLogs.Audit.Data.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("CallLogs.Audit.Data.Digest", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("AreaKey")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("area_key");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Key")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("key");
+
+                    b.Property<string>("KeyFingerprint")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("key_fingerprint");
+
+                    b.Property<DateTimeOffset>("PeriodEnd")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("period_end");
+
+                    b.Property<DateTimeOffset>("PeriodStart")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("period_start");
+
+                    b.Property<string>("PreviousKey")
+                        .HasColumnType("text")
+                        .HasColumnName("previous_key");
+
+                    b.Property<string>("PreviousSha256")
+                        .HasColumnType("text")
+                        .HasColumnName("previous_sha256");
+
+                    b.Property<string>("PreviousSignature")
+                        .HasColumnType("text")
+                        .HasColumnName("previous_signature");
+
+                    b.Property<string>("Sha256")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("sha256");
+
+                    b.Property<string>("Signature")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("signature");
+
+                    b.HasKey("Id")
+                        .HasName("pk_audit_digests");
+
+                    b.HasIndex("Key")
+                        .IsUnique()
+                        .HasDatabaseName("ix_audit_digests_key");
+
+                    b.HasIndex("AreaKey", "PeriodEnd")
+                        .IsUnique()
+                        .HasDatabaseName("ix_audit_digests_area_key_period_end");
+
+                    b.ToTable("audit_digests", (string)null);
+                });
+
+            modelBuilder.Entity("CallLogs.Audit.Data.LogFile", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<string>("AreaKey")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("area_key");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<int>("EventCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("event_count");
+
+                    b.Property<string>("Key")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("key");
+
+                    b.Property<DateTimeOffset>("NewestEventTime")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("newest_event_time");
+
+                    b.Property<DateTimeOffset>("OldestEventTime")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("oldest_event_time");
+
+                    b.Property<string>("Sha256")
+                        .HasColumnType("text")
+                        .HasColumnName("sha256");
+
+                    b.Property<DateTimeOffset?>("UploadedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("uploaded_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_audit_log_files");
+
+                    b.HasIndex("Id")
+                        .HasDatabaseName("ix_audit_log_files_pending")
+                        .HasFilter("uploaded_at IS NULL");
+
+                    b.HasIndex("Key")
+                        .IsUnique()
+                        .HasDatabaseName("ix_audit_log_files_key");
+
+                    b.HasIndex("AreaKey", "CreatedAt")
+                        .HasDatabaseName("ix_audit_log_files_area_key_created_at");
+
+                    b.ToTable("audit_log_files", (string)null);
+                });
+
+            modelBuilder.Entity("CallLogs.Audit.Data.SigningKey", b =>
+                {
+                    b.Property<string>("Fingerprint")
+                        .HasColumnType("text")
+                        .HasColumnName("fingerprint");
+
+                    b.Property<DateTimeOffset>("FirstUsed")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("first_used");
+
+                    b.Property<string>("PublicKeyPem")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("public_key_pem");
+
+                    b.HasKey("Fingerprint")
+                        .HasName("pk_audit_signing_keys");
+
+                    b.ToTable("audit_signing_keys", (string)null);
+                });
+
+            modelBuilder.Entity("CallLogs.Audit.Data.StoredEvent", b =>
+                {
+                    b.Property<Guid>("EventId")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("event_id");
+
+                    b.Property<string>("AccessKeyId")
+                        .HasColumnType("text")
+                        .HasColumnName("access_key_id");
+
+                    b.Property<Guid?>("AreaId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("area_id");
+
+                    b.Property<string>("AreaKey")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("area_key");
+
+                    b.Property<string>("EventName")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("event_name");
+
+                    b.Property<string>("EventSource")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("event_source");
+
+                    b.Property<DateTimeOffset>("EventTime")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("event_time");
+
+                    b.Property<long?>("LogFileId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("log_file_id");
+
+                    b.Property<bool>("ReadOnly")
+                        .HasColumnType("boolean")
+                        .HasColumnName("read_only");
+
+                    b.Property<DateTimeOffset>("ReceivedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("received_at");
+
+                    b.Property<string>("Record")
+                        .IsRequired()
+                        .HasColumnType("json")
+                        .HasColumnName("record");
+
+                    b.PrimitiveCollection<string[]>("ResourceNames")
+                        .IsRequired()
+                        .HasColumnType("text[]")
+                        .HasColumnName("resource_names");
+
+                    b.PrimitiveCollection<string[]>("ResourceTypes")
+                        .IsRequired()
+                        .HasColumnType("text[]")
+                        .HasColumnName("resource_types");
+
+                    b.Property<long>("Seq")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("seq");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityAlwaysColumn(b.Property<long>("Seq"));
+
+                    b.Property<string>("UserName")
+                        .HasColumnType("text")
+                        .HasColumnName("user_name");
+
+                    b.HasKey("EventId")
+                        .HasName("pk_audit_events");
+
+                    b.HasIndex("LogFileId")
+                        .HasDatabaseName("ix_audit_events_log_file_id");
+
+                    b.HasIndex("Seq")
+                        .IsUnique()
+                        .HasDatabaseName("ix_audit_events_seq");
+
+                    b.HasIndex("AreaKey", "Seq")
+                        .HasDatabaseName("ix_audit_events_undelivered")
+                        .HasFilter("log_file_id IS NULL");
+
+                    b.HasIndex("EventTime", "Seq")
+                        .HasDatabaseName("ix_audit_events_event_time_seq");
+
+                    b.HasIndex("AreaId", "EventTime", "Seq")
+                        .HasDatabaseName("ix_audit_events_area_id_event_time_seq");
+
+                    b.ToTable("audit_events", (string)null);
+                });
+
+            modelBuilder.Entity("CallLogs.Audit.Data.TrailArea", b =>
+                {
+                    b.Property<string>("AreaKey")
+                        .HasColumnType("text")
+                        .HasColumnName("area_key");
+
+                    b.Property<DateTimeOffset>("FirstSeen")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("first_seen");
+
+                    b.HasKey("AreaKey")
+                        .HasName("pk_audit_areas");
+
+                    b.ToTable("audit_areas", (string)null);
+                });
+
             modelBuilder.Entity("CallLogs.ServiceDefaults.Outbox.OutboxMessage", b =>
                 {
                     b.Property<long>("Id")
