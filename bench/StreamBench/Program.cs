@@ -1,0 +1,263 @@
+// Stream benchmark: latency from "ingest accepted" (the record's ingestion_time) to "record received" by each of five
+// WebSocket subscribers, at 5,000 records/s posted to the ingest service; both services are real processes. Beside
+// it, in the same run, the raw MassTransit publish-to-consume latency of the same batches.
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using CallLogs.AppHost.Hosting;
+using CallLogs.Contracts;
+using CallLogs.ServiceDefaults.Auth;
+using CallLogs.Testing;
+using MassTransit;
+
+const int RecordsPerSecond = 5_000;
+const int BatchSize = 250;
+const int Seconds = 20;
+const int Subscribers = 5;
+
+var infra = new Infrastructure();
+await infra.InitializeAsync();
+try
+{
+    var baseline = await RawBrokerLatencyAsync(infra, RecordsPerSecond, BatchSize, Seconds);
+    Console.WriteLine($"raw MassTransit publish→consume: {Stats.Describe(baseline)}");
+
+    var vhost = new Uri(await infra.NewRabbitMqVirtualHostAsync());
+    var endpoints = new InfrastructureEndpoints(vhost, infra.RabbitMqManagementUri, infra.PostgresAdminConnectionString, infra.S3ConnectionString);
+    var ports = new Dictionary<string, int> { ["Ingest"] = Ports.Free(), ["Stream"] = Ports.Free() };
+    var run = Guid.NewGuid().ToString("N")[..8];
+    var services = ports.Keys.Select(name =>
+    {
+        var environment = ServiceEnvironment.For(name, endpoints, infra.SigningKey, ports, $"bench_{run}_{name.ToLowerInvariant()}");
+        environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        environment["Logging__LogLevel__Default"] = "Warning";
+        return new ServiceResource(name, ports[name], environment, _ => { });
+    }).ToList();
+    foreach (var service in services)
+    {
+        service.Start();
+    }
+
+    try
+    {
+        await Eventually.Until(() => services.All(s => s.State == ResourceState.Healthy), TimeSpan.FromMinutes(2), "ingest and stream healthy");
+        var area = Guid.NewGuid();
+        var streamUrl = services.Single(s => s.Service == "Stream").Url;
+        using var admin = new HttpClient { BaseAddress = streamUrl };
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", infra.Tokens.Issue(Roles.AreaAdmin, area, "bench-admin"));
+        var channel = await (await admin.PostAsync($"/api/areas/{area}/stream-channel", null)).Content.ReadFromJsonAsync<JsonElement>();
+        var channelId = channel.GetProperty("id").GetGuid();
+        var key = channel.GetProperty("tokens")[0].GetProperty("secret").GetString();
+
+        var latencies = new List<double>[Subscribers];
+        var sockets = new List<ClientWebSocket>();
+        for (var i = 0; i < Subscribers; i++)
+        {
+            var socket = new ClientWebSocket();
+            await socket.ConnectAsync(new Uri($"ws://{streamUrl.Authority}/ecls/subscribe/{area}/{channelId}?key={key}"), CancellationToken.None);
+            sockets.Add(socket);
+            latencies[i] = [];
+        }
+
+        using var stop = new CancellationTokenSource();
+        var readers = sockets.Select((s, i) => ReadAsync(s, latencies[i], stop.Token)).ToList();
+
+        using var ingest = new HttpClient { BaseAddress = services.Single(s => s.Service == "Ingest").Url };
+        ingest.DefaultRequestHeaders.Authorization = new("Bearer", infra.Tokens.Issue(Roles.Ingest, area, "bench-gateway"));
+        var sent = await Pace.RunAsync(RecordsPerSecond, BatchSize, Seconds, async batch =>
+        {
+            using var response = await ingest.PostAsJsonAsync($"/api/areas/{area}/call-records", batch.Select(r => JsonDocument.Parse(CallRecordFields.ToFlatJson(r)).RootElement));
+            response.EnsureSuccessStatusCode();
+        });
+
+        await Eventually.Until(() => latencies.All(l => { lock (l) { return l.Count >= sent; } }), TimeSpan.FromSeconds(60), "every subscriber got every record");
+        await stop.CancelAsync();
+        var all = latencies.SelectMany(l => l).ToList();
+        var delivered = all.Count / (double)Seconds;
+        Console.WriteLine($"ingest→{Subscribers} WebSocket subscribers: {Stats.Describe(all)}; delivered {delivered:N0} records/s");
+        await Report.WriteAsync(RecordsPerSecond, Subscribers, Seconds, infra.Source, baseline, all, delivered);
+        foreach (var socket in sockets)
+        {
+            socket.Abort();
+        }
+    }
+    finally
+    {
+        foreach (var service in services)
+        {
+            await service.DisposeAsync();
+        }
+    }
+}
+finally
+{
+    await infra.DisposeAsync();
+}
+
+static async Task ReadAsync(ClientWebSocket socket, List<double> latencies, CancellationToken stop)
+{
+    var buffer = new byte[4 << 20];
+    var text = new MemoryStream();
+    try
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            var result = await socket.ReceiveAsync(buffer, stop);
+            text.Write(buffer, 0, result.Count);
+            if (!result.EndOfMessage)
+            {
+                continue;
+            }
+
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            using var frame = JsonDocument.Parse(text.ToArray());
+            text.SetLength(0);
+            if (!frame.RootElement.TryGetProperty("data", out var data))
+            {
+                continue;
+            }
+
+            lock (latencies)
+            {
+                foreach (var record in data.EnumerateArray())
+                {
+                    latencies.Add(now - long.Parse(record.GetProperty("ingestion_time").GetString()!, CultureInfo.InvariantCulture));
+                }
+            }
+        }
+    }
+    catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+    {
+    }
+}
+
+static async Task<List<double>> RawBrokerLatencyAsync(Infrastructure infra, int rate, int batchSize, int seconds)
+{
+    var vhost = await infra.NewRabbitMqVirtualHostAsync();
+    var latencies = new List<double>();
+    var bus = Bus.Factory.CreateUsingRabbitMq(rabbit =>
+    {
+        rabbit.Host(new Uri(vhost));
+        rabbit.ReceiveEndpoint("bench-latency", e => e.Handler<CallRecordsIngested>(context =>
+        {
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            lock (latencies)
+            {
+                latencies.AddRange(context.Message.Records.Select(r => (double)(now - r.IngestionTime)));
+            }
+
+            return Task.CompletedTask;
+        }));
+    });
+    await bus.StartAsync();
+    try
+    {
+        var area = Guid.NewGuid();
+        var sent = await Pace.RunAsync(rate, batchSize, seconds, batch => bus.Publish(new CallRecordsIngested
+        {
+            BatchId = Guid.NewGuid(),
+            AreaId = area,
+            AcceptedAt = DateTimeOffset.UtcNow,
+            Records = batch.Select(r => r with { IngestionTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }).ToList(),
+        }));
+        await Eventually.Until(() => { lock (latencies) { return latencies.Count >= sent; } }, TimeSpan.FromSeconds(60));
+        return latencies;
+    }
+    finally
+    {
+        await bus.StopAsync();
+    }
+}
+
+internal static class Pace
+{
+    /// <summary>Sends batches at a steady rate for the given seconds; returns how many records went out.</summary>
+    public static async Task<int> RunAsync(int rate, int batchSize, int seconds, Func<List<CallRecord>, Task> send)
+    {
+        var interval = TimeSpan.FromSeconds(batchSize / (double)rate);
+        var clock = Stopwatch.StartNew();
+        var inFlight = new List<Task>();
+        var count = 0;
+        for (var i = 0; clock.Elapsed < TimeSpan.FromSeconds(seconds); i++)
+        {
+            var due = interval * i;
+            if (due > clock.Elapsed)
+            {
+                await Task.Delay(due - clock.Elapsed);
+            }
+
+            var batch = Enumerable.Range(0, batchSize).Select(_ => new CallRecord
+            {
+                RequestUuid = Guid.NewGuid().ToString(),
+                RequestTime = DateTimeOffset.UtcNow,
+                ApiKey = "key-0123456789",
+                ServiceName = "Weather API",
+                EndpointName = "forecast",
+                HttpStatusCode = 200,
+                SrcIp = "10.0.0.1",
+                TotalRequestExecTime = 0.05,
+            }).ToList();
+            count += batch.Count;
+            inFlight.Add(send(batch));
+            inFlight.RemoveAll(t => t.IsCompletedSuccessfully);
+        }
+
+        await Task.WhenAll(inFlight);
+        return count;
+    }
+}
+
+internal static class Stats
+{
+    public static (double P50, double P99, double Max) Of(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return (sorted[(int)(sorted.Count * 0.50)], sorted[Math.Min(sorted.Count - 1, (int)(sorted.Count * 0.99))], sorted[^1]);
+    }
+
+    public static string Describe(List<double> values)
+    {
+        var (p50, p99, max) = Of(values);
+        return $"p50 {p50:N0} ms, p99 {p99:N0} ms, max {max:N0} ms over {values.Count:N0} records";
+    }
+}
+
+internal static class Report
+{
+    private const string Begin = "<!-- stream-bench:begin -->";
+    private const string End = "<!-- stream-bench:end -->";
+
+    public static async Task WriteAsync(int rate, int subscribers, int seconds, string source, List<double> baseline, List<double> system, double delivered)
+    {
+        var path = Path.Combine(RepositoryPaths.Root, "docs", "benchmarks.md");
+        var text = File.Exists(path) ? await File.ReadAllTextAsync(path) : "# Benchmarks\n";
+        var b = Stats.Of(baseline);
+        var s = Stats.Of(system);
+        string F(double v) => v.ToString("N0", CultureInfo.InvariantCulture);
+        var section = $"""
+            {Begin}
+            ## Stream: latency from ingest accepted to record received (issue 6)
+
+            `dotnet run -c Release --project bench/StreamBench` — {F(rate)} records/s posted to the ingest service for {seconds} s
+            (batches of 250), {subscribers} WebSocket subscribers on the area's channel; ingest and stream are real processes; servers:
+            {source}. Latency = time a subscriber parsed the frame − the record's `ingestion_time` (set when ingest accepted it),
+            in milliseconds (both clocks are this machine's).
+
+            | measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC | p50 ms | p99 ms | max ms | records |
+            |---|---:|---:|---:|---:|
+            | raw MassTransit publish → consume of the same batches | {F(b.P50)} | {F(b.P99)} | {F(b.Max)} | {F(baseline.Count)} |
+            | **ingest accepted → received by each of {subscribers} subscribers** | **{F(s.P50)}** | **{F(s.P99)}** | **{F(s.Max)}** | {F(system.Count)} |
+
+            Delivered: {F(delivered)} records/s in all ({F(delivered / subscribers)} per subscriber). Target: p99 under 100 ms.
+            {End}
+            """;
+        var start = text.IndexOf(Begin, StringComparison.Ordinal);
+        var end = text.IndexOf(End, StringComparison.Ordinal);
+        text = start >= 0 && end > start ? text[..start] + section + text[(end + End.Length)..] : text.TrimEnd() + "\n\n" + section + "\n";
+        await File.WriteAllTextAsync(path, text);
+        Console.WriteLine($"wrote {path}");
+    }
+}
