@@ -7,6 +7,7 @@ using CallLogs.Ingest.Data;
 using CallLogs.Ingest.Domain;
 using CallLogs.Ingest.Extensions;
 using CallLogs.ServiceDefaults;
+using CallLogs.ServiceDefaults.Audit;
 using CallLogs.ServiceDefaults.Auth;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -27,7 +28,7 @@ public static class CallRecordsApi
     public static IEndpointRouteBuilder MapCallRecordsApi(this IEndpointRouteBuilder app)
     {
         var records = app.MapGroup("/api/areas/{areaId:guid}/call-records").WithTags("Call records");
-        records.MapPost("/", IngestCallRecords).WithName("IngestCallRecords").RequireAreaRole(Roles.Ingest)
+        records.MapPost("/", IngestCallRecords).WithName("IngestCallRecords").RequireAreaRole(Roles.Ingest).ExcludeFromAudit()
             .Accepts<JsonElement>("application/json", "application/x-ndjson");
         records.MapGet("/", ListCallRecords).WithName("ListCallRecords").RequireAreaRole(Roles.AreaAdmin, Roles.AreaViewer);
         return app;

@@ -5,6 +5,7 @@ using CallLogs.Ingest.Data.Telephony;
 using CallLogs.Ingest.Domain;
 using CallLogs.Ingest.Domain.Telephony;
 using CallLogs.Ingest.Extensions;
+using CallLogs.ServiceDefaults.Audit;
 using CallLogs.ServiceDefaults.Auth;
 using FluentValidation;
 using FluentValidation.Results;
@@ -20,7 +21,7 @@ public static class TelephonyApi
     public static IEndpointRouteBuilder MapTelephonyApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/areas/{areaId:guid}/telephony").WithTags("Telephony");
-        api.MapPost("/cel", IngestCel).RequireAreaRole(Roles.Ingest);
+        api.MapPost("/cel", IngestCel).RequireAreaRole(Roles.Ingest).ExcludeFromAudit();
         api.MapGet("/users", ListUsers).RequireAreaRole(Roles.AreaAdmin, Roles.AreaViewer);
         api.MapPut("/users/{uuid:guid}", PutUser).RequireAreaRole(Roles.AreaAdmin);
         api.MapDelete("/users/{uuid:guid}", DeleteUser).RequireAreaRole(Roles.AreaAdmin);
