@@ -298,6 +298,11 @@ public sealed class StreamServiceTests(Infrastructure infra) : IAsyncLifetime
             }
         }, TimeSpan.FromSeconds(30), "a place frees when a connection dies");
 
+        using var operatorClient = _service.CreateClient(infra.Tokens.Issue(Roles.Operator, null, "operator"));
+        var status = await operatorClient.GetFromJsonAsync<List<OperationsApi.ChannelStatus>>("/api/ops/channels", Json);
+        Assert.Equal(5, status!.Single(c => c.ChannelId == channel.Id).LiveConnections);
+        Assert.Equal(HttpStatusCode.Forbidden, (await _admin.GetAsync("/api/ops/channels")).StatusCode);
+
         foreach (var socket in sockets.Append(again!))
         {
             socket.Abort();

@@ -40,6 +40,7 @@ public static class Extensions
     {
         app.UseWebSockets();
         app.MapChannelsApi();
+        app.MapStreamOperationsApi();
         app.MapSubscribeApi();
         app.MapHub<StreamHub>(StreamHub.Path).AllowAnonymous();
         return app;
