@@ -1,3 +1,4 @@
+using CallLogs.Export.Apis;
 using CallLogs.Export.Extensions;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -6,4 +7,5 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
+app.MapExportStatusApi();
 app.Run();

@@ -1,10 +1,11 @@
-using MassTransit;
 using CallLogs.Export.Consumers;
 using CallLogs.Export.Data;
+using CallLogs.Export.Exporting;
 using CallLogs.ServiceDefaults.Data;
 using CallLogs.ServiceDefaults.Messaging;
 using CallLogs.ServiceDefaults.Outbox;
 using CallLogs.ServiceDefaults.Storage;
+using MassTransit;
 
 namespace CallLogs.Export.Extensions;
 
@@ -12,10 +13,23 @@ public static class Extensions
 {
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddOptions<ExportOptions>().BindConfiguration(ExportOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.AddServiceDatabase<ExportDbContext>("exportdb");
         builder.AddOutbox<ExportDbContext>();
-        builder.AddMessaging(bus => bus.AddConsumer<CallRecordsIngestedConsumer, CallRecordsIngestedConsumerDefinition>());
+        builder.AddMessaging(bus =>
+        {
+            bus.AddConsumer<StageCallRecordsConsumer, StageCallRecordsConsumerDefinition>();
+            bus.AddConsumer<ExportProfileCreatedConsumer, ExportProfileCreatedConsumerDefinition>();
+            bus.AddConsumer<ExportProfileUpdatedConsumer, ExportProfileUpdatedConsumerDefinition>();
+            bus.AddConsumer<ExportProfileEnabledConsumer, ExportProfileEnabledConsumerDefinition>();
+            bus.AddConsumer<ExportProfileDisabledConsumer, ExportProfileDisabledConsumerDefinition>();
+            bus.AddConsumer<ExportProfileDeletedConsumer, ExportProfileDeletedConsumerDefinition>();
+        });
         builder.AddS3Storage();
+        builder.Services.AddScoped<HourPlanner>();
+        builder.Services.AddScoped<ObjectUploader>();
+        builder.Services.AddSingleton<HourlyExporter>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<HourlyExporter>());
         return builder;
     }
 }

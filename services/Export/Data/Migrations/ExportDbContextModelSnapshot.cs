@@ -22,6 +22,220 @@ namespace CallLogs.Export.Data.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("CallLogs.Export.Data.Assignment", b =>
+                {
+                    b.Property<Guid>("ProfileId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("profile_id");
+
+                    b.Property<string>("RequestUuid")
+                        .HasColumnType("text")
+                        .HasColumnName("request_uuid");
+
+                    b.Property<long>("ObjectId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("object_id");
+
+                    b.HasKey("ProfileId", "RequestUuid")
+                        .HasName("pk_assignments");
+
+                    b.HasIndex("ObjectId")
+                        .HasDatabaseName("ix_assignments_object_id");
+
+                    b.ToTable("assignments", (string)null);
+                });
+
+            modelBuilder.Entity("CallLogs.Export.Data.EnabledPeriod", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("From")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("from");
+
+                    b.Property<Guid>("ProfileId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("profile_id");
+
+                    b.Property<DateTimeOffset?>("Until")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("until");
+
+                    b.HasKey("Id")
+                        .HasName("pk_enabled_periods");
+
+                    b.HasIndex("ProfileId")
+                        .HasDatabaseName("ix_enabled_periods_profile_id");
+
+                    b.ToTable("enabled_periods", (string)null);
+                });
+
+            modelBuilder.Entity("CallLogs.Export.Data.ExportObject", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<string>("Bucket")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("bucket");
+
+                    b.Property<long>("Bytes")
+                        .HasColumnType("bigint")
+                        .HasColumnName("bytes");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset>("ExtractionTime")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("extraction_time");
+
+                    b.Property<DateTimeOffset>("HourStart")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("hour_start");
+
+                    b.Property<string>("Key")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("key");
+
+                    b.Property<string>("LastError")
+                        .HasColumnType("text")
+                        .HasColumnName("last_error");
+
+                    b.Property<DateTimeOffset?>("NextAttemptAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_attempt_at");
+
+                    b.Property<Guid>("ProfileId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("profile_id");
+
+                    b.Property<int>("RecordCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("record_count");
+
+                    b.Property<string>("Sha256")
+                        .HasColumnType("text")
+                        .HasColumnName("sha256");
+
+                    b.Property<bool>("Uploaded")
+                        .HasColumnType("boolean")
+                        .HasColumnName("uploaded");
+
+                    b.Property<DateTimeOffset?>("UploadedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("uploaded_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_export_objects");
+
+                    b.HasIndex("Key")
+                        .IsUnique()
+                        .HasDatabaseName("ix_export_objects_key");
+
+                    b.HasIndex("Uploaded")
+                        .HasDatabaseName("ix_export_objects_uploaded")
+                        .HasFilter("NOT uploaded");
+
+                    b.HasIndex("ProfileId", "HourStart")
+                        .HasDatabaseName("ix_export_objects_profile_id_hour_start");
+
+                    b.ToTable("export_objects", (string)null);
+                });
+
+            modelBuilder.Entity("CallLogs.Export.Data.ProfileCopy", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<Guid>("AreaId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("area_id");
+
+                    b.Property<bool>("Deleted")
+                        .HasColumnType("boolean")
+                        .HasColumnName("deleted");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("boolean")
+                        .HasColumnName("enabled");
+
+                    b.Property<DateTimeOffset?>("LastHourPlanned")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_hour_planned");
+
+                    b.Property<DateTimeOffset>("ReceivedWatermark")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("received_watermark");
+
+                    b.Property<string>("Snapshot")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("snapshot");
+
+                    b.Property<long>("Version")
+                        .HasColumnType("bigint")
+                        .HasColumnName("version");
+
+                    b.HasKey("Id")
+                        .HasName("pk_profiles");
+
+                    b.HasIndex("AreaId")
+                        .HasDatabaseName("ix_profiles_area_id");
+
+                    b.ToTable("profiles", (string)null);
+                });
+
+            modelBuilder.Entity("CallLogs.Export.Data.StagedRecord", b =>
+                {
+                    b.Property<Guid>("AreaId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("area_id");
+
+                    b.Property<string>("RequestUuid")
+                        .HasColumnType("text")
+                        .HasColumnName("request_uuid");
+
+                    b.Property<DateTimeOffset>("ReceivedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("received_at");
+
+                    b.Property<string>("Record")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("record");
+
+                    b.Property<DateTimeOffset>("RequestTime")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("request_time");
+
+                    b.HasKey("AreaId", "RequestUuid")
+                        .HasName("pk_staged_records");
+
+                    b.HasIndex("AreaId", "RequestTime")
+                        .HasDatabaseName("ix_staged_records_area_id_request_time");
+
+                    b.ToTable("staged_records", (string)null);
+                });
+
             modelBuilder.Entity("CallLogs.ServiceDefaults.Outbox.OutboxMessage", b =>
                 {
                     b.Property<long>("Id")

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace CallLogs.Ingest.Domain;
+namespace CallLogs.Contracts;
 
 /// <summary>RFC 4180: fields with a comma, quote, CR or LF are quoted, quotes doubled; rows end with CRLF.</summary>
 public static class Csv

@@ -1,7 +1,7 @@
-namespace CallLogs.Stream.Domain;
+namespace CallLogs.Contracts;
 
 /// <summary>
-/// Keep <c>n</c> characters at each end and star the rest (3: 0123456789 → 012****789). A value of 2n characters
+/// The masking rule of export profiles and stream channels, for api_key and oauth_access_token values: keep <c>n</c> characters at each end and star the rest (3: 0123456789 → 012****789). A value of 2n characters
 /// or fewer is starred whole, so no secret is ever shown in full; 0 stars everything. Empty and "-" stay.
 /// </summary>
 public static class Masking

@@ -1,0 +1,159 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Amazon.SecurityToken;
+using Amazon.SecurityToken.Model;
+using CallLogs.Contracts;
+using CallLogs.Export.Consumers;
+using CallLogs.Export.Data;
+using CallLogs.Export.Domain;
+using CallLogs.Export.Extensions;
+using CallLogs.ServiceDefaults.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace CallLogs.Export.Exporting;
+
+/// <summary>
+/// Writes pending objects: the object's fixed records as gzip CSV (header, RFC 4180 rows, UTF-8), built in a temporary
+/// file so memory stays bounded, with the record count and the SHA-256 of the uncompressed content as metadata. The
+/// same object always gives the same bytes at the same key, so an upload retried after a crash overwrites itself.
+/// A failed upload is retried with backoff and shows as the profile's last error.
+/// </summary>
+public sealed partial class ObjectUploader(ExportDbContext db, NpgsqlDataSource dataSource, IAmazonS3 s3, S3Settings settings,
+    IOptions<ExportOptions> options, TimeProvider clock, ILogger<ObjectUploader> logger)
+{
+    /// <summary>Uploads one due pending object, if any; returns whether there was one.</summary>
+    public async Task<bool> UploadNextAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var item = await db.Objects.FromSql($"SELECT * FROM export_objects WHERE NOT uploaded AND (next_attempt_at IS NULL OR next_attempt_at <= {now}) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED")
+            .FirstOrDefaultAsync(cancellationToken);
+        if (item is null)
+        {
+            return false;
+        }
+
+        var copy = await db.Profiles.AsNoTracking().FirstAsync(p => p.Id == item.ProfileId, cancellationToken);
+        var profile = JsonSerializer.Deserialize<ExportProfileSnapshot>(copy.Snapshot, ProfileCopies.Json)!;
+        var file = Path.Combine(Path.GetTempPath(), $"calllogs-export-{item.Id}-{Guid.NewGuid():N}.csv.gz");
+        try
+        {
+            var (records, sha256) = await WriteCsvGzipAsync(item, copy.AreaId, profile, file, cancellationToken);
+            var (client, owned) = await ClientForAsync(profile, cancellationToken);
+            using var disposeOwned = owned ? client : null;
+            await using (var body = File.OpenRead(file))
+            {
+                var put = S3Uploads.Put(item.Bucket, item.Key, body, "application/gzip");
+                put.Metadata["record-count"] = records.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                put.Metadata["sha256"] = sha256;
+                if (profile.Encryption is { } encryption)
+                {
+                    put.ServerSideEncryptionMethod = ServerSideEncryptionMethod.AWSKMS;
+                    put.ServerSideEncryptionKeyManagementServiceKeyId = encryption.CmkKeyArn;
+                }
+
+                await client.PutObjectAsync(put, cancellationToken);
+            }
+
+            item.Uploaded = true;
+            item.RecordCount = records;
+            item.Sha256 = sha256;
+            item.Bytes = new FileInfo(file).Length;
+            item.UploadedAt = clock.GetUtcNow();
+            item.LastError = null;
+            LogUploaded(logger, item.Key, records);
+        }
+        catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or AmazonClientException)
+        {
+            item.Attempts++;
+            item.LastError = $"{ex.GetType().Name}: {ex.Message}";
+            item.NextAttemptAt = now + TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, Math.Min(item.Attempts, 8))));
+            LogFailed(logger, ex, item.Key, item.Attempts);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+
+        await db.SaveChangesAsync(CancellationToken.None);
+        await transaction.CommitAsync(CancellationToken.None);
+        return true;
+    }
+
+    private async Task<(int Records, string Sha256)> WriteCsvGzipAsync(ExportObject item, Guid areaId, ExportProfileSnapshot profile, string file,
+        CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var records = 0;
+        await using (var output = File.Create(file))
+        await using (var gzip = new GZipStream(output, CompressionLevel.Optimal))
+        {
+            var line = new StringBuilder();
+            async Task WriteAsync(IEnumerable<string?> values)
+            {
+                line.Clear();
+                Csv.AppendRow(line, values);
+                var bytes = Encoding.UTF8.GetBytes(line.ToString());
+                hash.AppendData(bytes);
+                await gzip.WriteAsync(bytes, cancellationToken);
+            }
+
+            await WriteAsync(CallRecordFields.Names);
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var query = new NpgsqlCommand(
+                "SELECT s.record::text FROM assignments a JOIN staged_records s ON s.area_id = @area AND s.request_uuid = a.request_uuid WHERE a.object_id = @object ORDER BY s.request_time, s.request_uuid",
+                connection);
+            query.Parameters.AddWithValue("area", areaId);
+            query.Parameters.AddWithValue("object", item.Id);
+            await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var record = JsonSerializer.Deserialize<CallRecord>(reader.GetString(0), ProfileCopies.Json)!;
+                await WriteAsync(ExportRules.Values(record, profile.MaskSensitiveData, profile.UnmaskedCharacters));
+                records++;
+            }
+        }
+
+        return (records, Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant());
+    }
+
+    /// <summary>The service's client, or one with credentials of the profile's role (STS AssumeRole with its external id).</summary>
+    private async Task<(IAmazonS3 Client, bool Owned)> ClientForAsync(ExportProfileSnapshot profile, CancellationToken cancellationToken)
+    {
+        if (profile.Encryption is not { } encryption)
+        {
+            return (s3, false);
+        }
+
+        var stsConfig = new AmazonSecurityTokenServiceConfig { RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(settings.Region) };
+        if (!string.IsNullOrEmpty(options.Value.StsEndpoint))
+        {
+            stsConfig.ServiceURL = options.Value.StsEndpoint;
+        }
+
+        using var sts = settings.AccessKey is not null
+            ? new AmazonSecurityTokenServiceClient(new BasicAWSCredentials(settings.AccessKey, settings.SecretKey), stsConfig)
+            : new AmazonSecurityTokenServiceClient(stsConfig);
+        var assumed = await sts.AssumeRoleAsync(new AssumeRoleRequest
+        {
+            RoleArn = encryption.IamRoleArn,
+            ExternalId = encryption.IamRoleExternalId,
+            RoleSessionName = $"calllogs-export-{profile.ProfileId:N}"[..40],
+            DurationSeconds = 900,
+        }, cancellationToken);
+        return (settings.CreateClient(assumed.Credentials), true);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Exported {Key} with {Records} records")]
+    private static partial void LogUploaded(ILogger logger, string key, int records);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Upload of {Key} failed (attempt {Attempts}); it is retried with backoff")]
+    private static partial void LogFailed(ILogger logger, Exception exception, string key, int attempts);
+}

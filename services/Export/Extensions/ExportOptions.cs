@@ -1,0 +1,23 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace CallLogs.Export.Extensions;
+
+public sealed class ExportOptions
+{
+    public const string SectionName = "Export";
+
+    /// <summary>How often hours are planned and pending objects uploaded.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>An hour is written once it has ended plus this grace for late records.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan GracePeriod { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Records later than this after their hour are refused (counted and logged), never silently dropped.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "90.00:00:00")]
+    public TimeSpan MaxLateness { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>STS endpoint for AssumeRole when a profile encrypts (empty: AWS's regional endpoint).</summary>
+    public string? StsEndpoint { get; set; }
+}
