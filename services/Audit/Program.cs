@@ -14,5 +14,6 @@ if (ValidateTrailCommand.IsRequested(args))
 
 app.MapDefaultEndpoints();
 app.MapAuditApi();
+app.MapAuditOperationsApi();
 app.Run();
 return 0;
