@@ -51,10 +51,14 @@ before(async () => {
     if (area) found.area = area[1];
     const gateway = output.match(/ingest \(demo area gateway\): (\S+)/);
     if (gateway) found.gateway = gateway[1];
+    const admin = output.match(/area-admin \(demo area\): (\S+)/);
+    if (admin) found.admin = admin[1];
+    const profile = output.match(/^\s+profile\s+\w+\s+(http:\/\/\S+)/m);
+    if (profile) found.profile = profile[1];
   };
   appHost.stdout.on("data", collect);
   appHost.stderr.on("data", collect);
-  await waitFor("the AppHost's tokens", () => found.dashboard && found.gateway && found.ingest && found.area);
+  await waitFor("the AppHost's tokens", () => found.dashboard && found.gateway && found.ingest && found.area && found.admin && found.profile);
 
   browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -111,6 +115,18 @@ test("a burst of ingested records appears in the ingest chart", async () => {
   await waitFor("the accepted total on the page", async () =>
     Number((await page.textContent("#ingest-accepted-total")).replace(/,/g, "")) >= 500, 60_000);
   await waitFor("a rate drawn in the chart", async () => (await page.$$("#ingest-chart polyline")).length === 2, 30_000);
+});
+
+test("a new export profile's status is shown", async () => {
+  const response = await fetch(new URL(`/api/areas/${found.area}/export-profiles`, found.profile), {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${found.admin}` },
+    body: JSON.stringify({ name: `Dashboard ${crypto.randomUUID()}`, s3Bucket: "dashboard-exports", collectFrom: new Date(Date.now() + 3 * 3600_000).toISOString() }),
+  });
+  const body = await response.text();
+  assert.equal(response.status, 201, body);
+  const profile = JSON.parse(body);
+  await waitFor("the profile in the export table", async () => (await page.textContent("#status-export")).includes(profile.id), 60_000);
 });
 
 test("a stopped service shows as not healthy and comes back healthy after its restart", async () => {
