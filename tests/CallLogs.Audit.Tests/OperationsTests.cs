@@ -23,12 +23,12 @@ public sealed class OperationsTests(Infrastructure infra)
         var waiting = await Eventually.Get(
             () => operatorClient.GetFromJsonAsync<List<AuditOperationsApi.AreaDeliveryStatus>>("/api/ops/delivery", json),
             list => list!.Any(a => a.EventsWaiting > 0), TimeSpan.FromSeconds(60));
-        Assert.Contains(waiting!, a => a.EventsWaiting > 0 && a.DeliveryDelaySeconds >= 0);
+        Assert.Contains(waiting!, a => a.EventsWaiting > 0 && a.DeliveryDelaySeconds >= 0 && a.OldestWaitingEvent is not null);
 
         await audit.Writer().DeliverAsync(CancellationToken.None);
         await audit.Writer().WriteDigestsAsync(DateTimeOffset.UtcNow.AddHours(1), CancellationToken.None);
         var delivered = await operatorClient.GetFromJsonAsync<List<AuditOperationsApi.AreaDeliveryStatus>>("/api/ops/delivery", json);
-        Assert.Contains(delivered!, a => a.LastFileUploadedAt is not null && a.LastDigestKey is not null);
+        Assert.Contains(delivered!, a => a.Area == area.ToString() && a.LastFileUploadedAt is not null && a.LastDigestKey is not null);
         Assert.Equal(HttpStatusCode.Forbidden, (await admin.GetAsync("/api/ops/delivery")).StatusCode);
     }
 }

@@ -33,7 +33,7 @@ public static class AuditOperationsApi
                 var w = waiting.FirstOrDefault(x => x.Area == area);
                 var f = files.FirstOrDefault(x => x.Area == area);
                 var d = digests.FirstOrDefault(x => x.Area == area);
-                return new AreaDeliveryStatus(area, w?.Count ?? 0, w?.Oldest, w is null ? null : (now - w.Oldest).TotalSeconds, f?.Last, d?.Key, d?.PeriodEnd);
+                return new AreaDeliveryStatus(area, w?.Count ?? 0, w?.Oldest, w is null ? null : Math.Max(0, (now - w.Oldest).TotalSeconds), f?.Last, d?.Key, d?.PeriodEnd);
             }).ToList());
     }
 }
