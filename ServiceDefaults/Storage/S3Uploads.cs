@@ -24,4 +24,16 @@ public static class S3Uploads
         InputStream = body,
         UseChunkEncoding = false,
     };
+
+    public static UploadPartRequest PartOfFile(string bucket, string key, string uploadId, int partNumber, string path, long position, long size) => new()
+    {
+        BucketName = bucket,
+        Key = key,
+        UploadId = uploadId,
+        PartNumber = partNumber,
+        FilePath = path,
+        FilePosition = position,
+        PartSize = size,
+        UseChunkEncoding = false,
+    };
 }

@@ -15,57 +15,30 @@ public sealed class ExportRulesTests
         HttpStatusCode = code,
     };
 
-    private static ExportFilter F(FilterField field, FilterOperator op, string value) => new() { Field = field, Operator = op, Value = value };
+    private static readonly DateTimeOffset Hour = new(2026, 11, 23, 7, 0, 0, TimeSpan.Zero);
 
     [Fact]
-    public void No_filters_keep_every_record() => Assert.True(ExportRules.Matches([], Record()));
-
-    [Fact]
-    public void Is_keeps_records_whose_value_is_one_of_the_listed_ones()
+    public void A_record_is_late_only_when_it_arrives_more_than_the_maximum_lateness_after_its_hour_ended()
     {
-        ExportFilter[] filters = [F(FilterField.ApiKey, FilterOperator.Is, "k1"), F(FilterField.ApiKey, FilterOperator.Is, "k2")];
-        Assert.True(ExportRules.Matches(filters, Record(key: "k2")));
-        Assert.False(ExportRules.Matches(filters, Record(key: "k3")));
-        Assert.False(ExportRules.Matches(filters, Record(key: null)));
-    }
-
-    [Fact]
-    public void Is_not_keeps_records_whose_value_is_none_of_them()
-    {
-        ExportFilter[] filters = [F(FilterField.ResponseCode, FilterOperator.IsNot, "500"), F(FilterField.ResponseCode, FilterOperator.IsNot, "503")];
-        Assert.True(ExportRules.Matches(filters, Record(code: 200)));
-        Assert.False(ExportRules.Matches(filters, Record(code: 503)));
-    }
-
-    [Fact]
-    public void Api_definition_matches_the_service_name_or_its_id()
-    {
-        ExportFilter[] byName = [F(FilterField.ApiDefinition, FilterOperator.Is, "Weather")];
-        ExportFilter[] byId = [F(FilterField.ApiDefinition, FilterOperator.Is, "svc-1")];
-        Assert.True(ExportRules.Matches(byName, Record()));
-        Assert.True(ExportRules.Matches(byId, Record(service: "Other")));
-        Assert.False(ExportRules.Matches(byId, Record(service: "Other", serviceId: "svc-2")));
-    }
-
-    [Fact]
-    public void Across_fields_every_filter_must_hold()
-    {
-        ExportFilter[] filters = [F(FilterField.ApiKey, FilterOperator.Is, "k1"), F(FilterField.ResponseCode, FilterOperator.IsNot, "500")];
-        Assert.True(ExportRules.Matches(filters, Record(key: "k1", code: 200)));
-        Assert.False(ExportRules.Matches(filters, Record(key: "k1", code: 500)));
-        Assert.False(ExportRules.Matches(filters, Record(key: "k2", code: 200)));
+        var onTime = Record() with { RequestTime = Hour.AddMinutes(59) };
+        var edge = Record() with { RequestTime = Hour };
+        var late = Record() with { RequestTime = Hour.AddMinutes(-1) };
+        var (inTime, refused) = ExportRules.SplitLate([onTime, edge, late], receivedAt: Hour.AddHours(1) + TimeSpan.FromDays(7), TimeSpan.FromDays(7));
+        Assert.Equal([onTime, edge], inTime);
+        Assert.Equal([late], refused);
     }
 
     [Fact]
     public void Masking_applies_to_api_key_and_oauth_token_only()
     {
         var record = Record(key: "0123456789") with { OauthAccessToken = "abcdefghij", ServiceName = "0123456789" };
-        var values = ExportRules.Values(record, mask: true, keep: 3);
+        var values = ExportRules.Mask(CallRecordFields.Values(record), mask: true, keep: 3);
         var names = CallRecordFields.Names.ToList();
         Assert.Equal("012****789", values[names.IndexOf("api_key")]);
         Assert.Equal("abc****hij", values[names.IndexOf("oauth_access_token")]);
         Assert.Equal("0123456789", values[names.IndexOf("service_name")]);
-        Assert.Equal("**", ExportRules.Values(record with { ApiKey = "ab" }, true, 1)[names.IndexOf("api_key")]);
+        Assert.Equal("**", ExportRules.Mask(CallRecordFields.Values(record with { ApiKey = "ab" }), true, 1)[names.IndexOf("api_key")]);
+        Assert.Equal("0123456789", ExportRules.Mask(CallRecordFields.Values(record), mask: false, keep: 3)[names.IndexOf("api_key")]);
     }
 
     [Fact]

@@ -6,7 +6,8 @@ namespace CallLogs.Testing;
 /// <summary>
 /// A loopback TCP proxy in front of a real server, which a test can cut: <see cref="Pause"/> drops every open
 /// connection and refuses new ones, as a server that went down; <see cref="Resume"/> lets connections through again.
-/// Point a service's connection string at <see cref="Port"/>.
+/// Point a service's connection string at <see cref="Port"/>. <see cref="SentText"/> shows what clients sent (for
+/// plain-text protocols such as HTTP: which headers a request carried).
 /// </summary>
 public sealed class TcpProxy : IAsyncDisposable
 {
@@ -16,6 +17,7 @@ public sealed class TcpProxy : IAsyncDisposable
     private readonly Lock _lock = new();
     private TcpListener? _listener;
     private CancellationTokenSource _accepting = new();
+    private readonly MemoryStream _sent = new();
 
     private TcpProxy(string targetHost, int targetPort, int port)
     {
@@ -36,6 +38,15 @@ public sealed class TcpProxy : IAsyncDisposable
         var proxy = new TcpProxy(targetHost, targetPort, port);
         proxy.Listen();
         return Task.FromResult(proxy);
+    }
+
+    /// <summary>Everything clients sent through the proxy so far, as Latin-1 text.</summary>
+    public string SentText()
+    {
+        lock (_sent)
+        {
+            return System.Text.Encoding.Latin1.GetString(_sent.GetBuffer(), 0, (int)_sent.Length);
+        }
     }
 
     /// <summary>A proxy in front of the host and port of a URI (amqp://, http://).</summary>
@@ -131,8 +142,8 @@ public sealed class TcpProxy : IAsyncDisposable
         try
         {
             using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var up = Pump(client.GetStream(), server.GetStream(), both.Token);
-            var down = Pump(server.GetStream(), client.GetStream(), both.Token);
+            var up = Pump(client.GetStream(), server.GetStream(), _sent, both.Token);
+            var down = Pump(server.GetStream(), client.GetStream(), null, both.Token);
             await Task.WhenAny(up, down);
             await both.CancelAsync();
         }
@@ -147,7 +158,7 @@ public sealed class TcpProxy : IAsyncDisposable
         }
     }
 
-    private static async Task Pump(NetworkStream from, NetworkStream to, CancellationToken cancellationToken)
+    private static async Task Pump(NetworkStream from, NetworkStream to, MemoryStream? record, CancellationToken cancellationToken)
     {
         var buffer = new byte[81920];
         try
@@ -155,6 +166,14 @@ public sealed class TcpProxy : IAsyncDisposable
             int read;
             while ((read = await from.ReadAsync(buffer, cancellationToken)) > 0)
             {
+                if (record is not null && record.Length < 64 * 1024 * 1024)
+                {
+                    lock (record)
+                    {
+                        record.Write(buffer, 0, read);
+                    }
+                }
+
                 await to.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
             }
         }

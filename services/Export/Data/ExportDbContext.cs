@@ -29,8 +29,8 @@ public sealed class ExportDbContext(DbContextOptions<ExportDbContext> options) :
         {
             e.ToTable("staged_records");
             e.HasKey(r => new { r.AreaId, r.RequestUuid });
-            e.Property(r => r.Record).HasColumnType("jsonb");
             e.HasIndex(r => new { r.AreaId, r.RequestTime });
+            e.HasIndex(r => new { r.AreaId, r.ReceivedAt });
         });
         modelBuilder.Entity<ExportObject>(e =>
         {

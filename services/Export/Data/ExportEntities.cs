@@ -25,14 +25,21 @@ public sealed class EnabledPeriod
     public DateTimeOffset? Until { get; set; }
 }
 
-/// <summary>A call record kept until every profile of its area had its chance at it.</summary>
+/// <summary>
+/// A call record kept until every profile of its area had its chance at it: the fields filters look at as columns
+/// (so a profile's hour is chosen in one statement), and the CSV values, unmasked, in the order of the CSV columns.
+/// </summary>
 public sealed class StagedRecord
 {
     public Guid AreaId { get; set; }
     public required string RequestUuid { get; set; }
     public DateTimeOffset RequestTime { get; set; }
     public DateTimeOffset ReceivedAt { get; set; }
-    public required string Record { get; set; }
+    public string? ApiKey { get; set; }
+    public string? ServiceId { get; set; }
+    public string? ServiceName { get; set; }
+    public int? HttpStatusCode { get; set; }
+    public required string?[] Values { get; set; }
 }
 
 /// <summary>One object of a profile's hour; its records are fixed (assignments) before it is uploaded, so a retry writes the same bytes to the same key.</summary>

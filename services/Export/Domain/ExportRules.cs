@@ -7,34 +7,24 @@ namespace CallLogs.Export.Domain;
 public static class ExportRules
 {
     /// <summary>
-    /// Within one field, <c>is</c> keeps a record whose value is one of the listed ones and <c>is not</c> one whose value is
-    /// none of them; across fields all must hold. API Definition matches the service name or id.
+    /// Splits a batch into the records that can still be exported and those that arrived more than
+    /// <paramref name="maxLateness"/> after the end of their hour.
     /// </summary>
-    public static bool Matches(IReadOnlyList<ExportFilter> filters, CallRecord record)
+    public static (List<CallRecord> InTime, List<CallRecord> Late) SplitLate(IEnumerable<CallRecord> records, DateTimeOffset receivedAt, TimeSpan maxLateness)
     {
-        foreach (var field in filters.GroupBy(f => f.Field))
+        var inTime = new List<CallRecord>();
+        var late = new List<CallRecord>();
+        foreach (var record in records)
         {
-            var values = field.Select(f => f.Value).ToHashSet(StringComparer.Ordinal);
-            var hit = field.Key switch
-            {
-                FilterField.ApiDefinition => (record.ServiceName is { } name && values.Contains(name)) || (record.ServiceId is { } id && values.Contains(id)),
-                FilterField.ApiKey => record.ApiKey is { } key && values.Contains(key),
-                FilterField.ResponseCode => record.HttpStatusCode is { } code && values.Contains(code.ToString(CultureInfo.InvariantCulture)),
-                _ => false,
-            };
-            if (hit != (field.First().Operator == FilterOperator.Is))
-            {
-                return false;
-            }
+            (HourOf(record.RequestTime).AddHours(1) + maxLateness < receivedAt ? late : inTime).Add(record);
         }
 
-        return true;
+        return (inTime, late);
     }
 
-    /// <summary>The CSV values of a record, with api_key and oauth_access_token masked when the profile masks.</summary>
-    public static string?[] Values(CallRecord record, bool mask, int keep)
+    /// <summary>Masks api_key and oauth_access_token in the CSV values of a record (in place) when the profile masks.</summary>
+    public static string?[] Mask(string?[] values, bool mask, int keep)
     {
-        var values = CallRecordFields.Values(record);
         if (mask)
         {
             values[ApiKeyColumn] = Masking.Mask(values[ApiKeyColumn], keep);

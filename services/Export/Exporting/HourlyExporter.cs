@@ -5,10 +5,12 @@ using Microsoft.Extensions.Options;
 
 namespace CallLogs.Export.Exporting;
 
-/// <summary>Every poll: plan the closed hours of every live profile, then upload every due object.</summary>
+/// <summary>Every poll: plan the closed hours of every live profile, then upload every due object; once an hour, clean up the staging.</summary>
 public sealed partial class HourlyExporter(IServiceScopeFactory scopes, IOptions<ExportOptions> options, TimeProvider clock, ILogger<HourlyExporter> logger)
     : BackgroundService
 {
+    private DateTimeOffset _lastCleanup = DateTimeOffset.MinValue;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
@@ -55,6 +57,13 @@ public sealed partial class HourlyExporter(IServiceScopeFactory scopes, IOptions
             {
                 break;
             }
+        }
+
+        if (clock.GetUtcNow() - _lastCleanup >= TimeSpan.FromHours(1))
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<StagingCleanup>().RunAsync(cancellationToken);
+            _lastCleanup = clock.GetUtcNow();
         }
     }
 

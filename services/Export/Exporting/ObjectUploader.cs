@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+using System.Globalization;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
@@ -12,6 +14,7 @@ using CallLogs.Export.Consumers;
 using CallLogs.Export.Data;
 using CallLogs.Export.Domain;
 using CallLogs.Export.Extensions;
+using CallLogs.ServiceDefaults;
 using CallLogs.ServiceDefaults.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -28,6 +31,11 @@ namespace CallLogs.Export.Exporting;
 public sealed partial class ObjectUploader(ExportDbContext db, NpgsqlDataSource dataSource, IAmazonS3 s3, S3Settings settings,
     IOptions<ExportOptions> options, TimeProvider clock, ILogger<ObjectUploader> logger)
 {
+    private const string ContentType = "application/gzip";
+
+    private static readonly Counter<long> Exported = Telemetry.Meter.CreateCounter<long>(
+        "calllogs.export.records_exported", description: "Call records written to S3 objects (a record in two profiles counts twice)");
+
     /// <summary>Uploads one due pending object, if any; returns whether there was one.</summary>
     public async Task<bool> UploadNextAsync(CancellationToken cancellationToken)
     {
@@ -48,26 +56,14 @@ public sealed partial class ObjectUploader(ExportDbContext db, NpgsqlDataSource 
             var (records, sha256) = await WriteCsvGzipAsync(item, copy.AreaId, profile, file, cancellationToken);
             var (client, owned) = await ClientForAsync(profile, cancellationToken);
             using var disposeOwned = owned ? client : null;
-            await using (var body = File.OpenRead(file))
-            {
-                var put = S3Uploads.Put(item.Bucket, item.Key, body, "application/gzip");
-                put.Metadata["record-count"] = records.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                put.Metadata["sha256"] = sha256;
-                if (profile.Encryption is { } encryption)
-                {
-                    put.ServerSideEncryptionMethod = ServerSideEncryptionMethod.AWSKMS;
-                    put.ServerSideEncryptionKeyManagementServiceKeyId = encryption.CmkKeyArn;
-                }
-
-                await client.PutObjectAsync(put, cancellationToken);
-            }
-
+            await UploadAsync(client, item, file, records, sha256, profile.Encryption, cancellationToken);
             item.Uploaded = true;
             item.RecordCount = records;
             item.Sha256 = sha256;
             item.Bytes = new FileInfo(file).Length;
             item.UploadedAt = clock.GetUtcNow();
             item.LastError = null;
+            Exported.Add(records);
             LogUploaded(logger, item.Key, records);
         }
         catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or AmazonClientException)
@@ -87,41 +83,104 @@ public sealed partial class ObjectUploader(ExportDbContext db, NpgsqlDataSource 
         return true;
     }
 
+    /// <summary>The object's records as gzip CSV in <paramref name="file"/>; returns the record count and the SHA-256 of the uncompressed CSV.</summary>
     private async Task<(int Records, string Sha256)> WriteCsvGzipAsync(ExportObject item, Guid areaId, ExportProfileSnapshot profile, string file,
         CancellationToken cancellationToken)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var sha256 = SHA256.Create();
         var records = 0;
-        await using (var output = File.Create(file))
-        await using (var gzip = new GZipStream(output, CompressionLevel.Optimal))
+        await using (var output = new FileStream(file, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+        await using (var gzip = new GZipStream(output, CompressionLevel.Fastest))
+        await using (var hashed = new CryptoStream(gzip, sha256, CryptoStreamMode.Write))
+        await using (var writer = new StreamWriter(hashed, new UTF8Encoding(false), 1 << 16))
         {
-            var line = new StringBuilder();
-            async Task WriteAsync(IEnumerable<string?> values)
-            {
-                line.Clear();
-                Csv.AppendRow(line, values);
-                var bytes = Encoding.UTF8.GetBytes(line.ToString());
-                hash.AppendData(bytes);
-                await gzip.WriteAsync(bytes, cancellationToken);
-            }
-
-            await WriteAsync(CallRecordFields.Names);
+            var line = new StringBuilder(1024);
+            Csv.AppendRow(line, CallRecordFields.Names);
+            await writer.WriteAsync(line, cancellationToken);
             await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
             await using var query = new NpgsqlCommand(
-                "SELECT s.record::text FROM assignments a JOIN staged_records s ON s.area_id = @area AND s.request_uuid = a.request_uuid WHERE a.object_id = @object ORDER BY s.request_time, s.request_uuid",
+                "SELECT s.values FROM assignments a JOIN staged_records s ON s.area_id = @area AND s.request_uuid = a.request_uuid WHERE a.object_id = @object ORDER BY s.request_time, s.request_uuid",
                 connection);
             query.Parameters.AddWithValue("area", areaId);
             query.Parameters.AddWithValue("object", item.Id);
             await using var reader = await query.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                var record = JsonSerializer.Deserialize<CallRecord>(reader.GetString(0), ProfileCopies.Json)!;
-                await WriteAsync(ExportRules.Values(record, profile.MaskSensitiveData, profile.UnmaskedCharacters));
+                line.Clear();
+                Csv.AppendRow(line, ExportRules.Mask(reader.GetFieldValue<string?[]>(0), profile.MaskSensitiveData, profile.UnmaskedCharacters));
+                await writer.WriteAsync(line, cancellationToken);
                 records++;
             }
         }
 
-        return (records, Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant());
+        return (records, Convert.ToHexString(sha256.Hash!).ToLowerInvariant());
+    }
+
+    /// <summary>One PUT, or a multipart upload above the threshold; SSE-KMS with the profile's key when it encrypts.</summary>
+    private async Task UploadAsync(IAmazonS3 client, ExportObject item, string file, int records, string sha256, BucketEncryption? encryption,
+        CancellationToken cancellationToken)
+    {
+        var length = new FileInfo(file).Length;
+        var count = records.ToString(CultureInfo.InvariantCulture);
+        if (length <= options.Value.MultipartThreshold)
+        {
+            await using var body = File.OpenRead(file);
+            var put = S3Uploads.Put(item.Bucket, item.Key, body, ContentType);
+            put.Metadata["record-count"] = count;
+            put.Metadata["sha256"] = sha256;
+            if (encryption is not null)
+            {
+                put.ServerSideEncryptionMethod = ServerSideEncryptionMethod.AWSKMS;
+                put.ServerSideEncryptionKeyManagementServiceKeyId = encryption.CmkKeyArn;
+            }
+
+            await client.PutObjectAsync(put, cancellationToken);
+            return;
+        }
+
+        var start = new InitiateMultipartUploadRequest { BucketName = item.Bucket, Key = item.Key, ContentType = ContentType };
+        start.Metadata["record-count"] = count;
+        start.Metadata["sha256"] = sha256;
+        if (encryption is not null)
+        {
+            start.ServerSideEncryptionMethod = ServerSideEncryptionMethod.AWSKMS;
+            start.ServerSideEncryptionKeyManagementServiceKeyId = encryption.CmkKeyArn;
+        }
+
+        var upload = await client.InitiateMultipartUploadAsync(start, cancellationToken);
+        try
+        {
+            var parts = new List<PartETag>();
+            for (long position = 0; position < length; position += options.Value.PartSize)
+            {
+                var part = await client.UploadPartAsync(
+                    S3Uploads.PartOfFile(item.Bucket, item.Key, upload.UploadId, parts.Count + 1, file, position, Math.Min(options.Value.PartSize, length - position)),
+                    cancellationToken);
+                parts.Add(new PartETag(parts.Count + 1, part.ETag));
+            }
+
+            await client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            {
+                BucketName = item.Bucket, Key = item.Key, UploadId = upload.UploadId, PartETags = parts,
+            }, cancellationToken);
+        }
+        catch
+        {
+            await AbortQuietlyAsync(client, item, upload.UploadId);
+            throw;
+        }
+    }
+
+    private async Task AbortQuietlyAsync(IAmazonS3 client, ExportObject item, string uploadId)
+    {
+        try
+        {
+            await client.AbortMultipartUploadAsync(item.Bucket, item.Key, uploadId);
+        }
+        catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or AmazonClientException)
+        {
+            LogAbortFailed(logger, ex, item.Key); // the bucket's lifecycle rule for incomplete uploads cleans up after it
+        }
     }
 
     /// <summary>The service's client, or one with credentials of the profile's role (STS AssumeRole with its external id).</summary>
@@ -150,6 +209,9 @@ public sealed partial class ObjectUploader(ExportDbContext db, NpgsqlDataSource 
         }, cancellationToken);
         return (settings.CreateClient(assumed.Credentials), true);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Aborting the multipart upload of {Key} failed")]
+    private static partial void LogAbortFailed(ILogger logger, Exception exception, string key);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Exported {Key} with {Records} records")]
     private static partial void LogUploaded(ILogger logger, string key, int records);

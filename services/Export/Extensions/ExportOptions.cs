@@ -18,6 +18,14 @@ public sealed class ExportOptions
     [Range(typeof(TimeSpan), "00:01:00", "90.00:00:00")]
     public TimeSpan MaxLateness { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>Objects larger than this (gzip bytes) go up as a multipart upload.</summary>
+    [Range(0, 5L * 1024 * 1024 * 1024)]
+    public long MultipartThreshold { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Part size of multipart uploads (S3 takes 5 MiB to 5 GiB).</summary>
+    [Range(5L * 1024 * 1024, 5L * 1024 * 1024 * 1024)]
+    public long PartSize { get; set; } = 16L * 1024 * 1024;
+
     /// <summary>STS endpoint for AssumeRole when a profile encrypts (empty: AWS's regional endpoint).</summary>
     public string? StsEndpoint { get; set; }
 }

@@ -28,6 +28,7 @@ public static class Extensions
         builder.AddS3Storage();
         builder.Services.AddScoped<HourPlanner>();
         builder.Services.AddScoped<ObjectUploader>();
+        builder.Services.AddScoped<StagingCleanup>();
         builder.Services.AddSingleton<HourlyExporter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HourlyExporter>());
         return builder;

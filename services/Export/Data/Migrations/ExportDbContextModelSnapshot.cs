@@ -214,21 +214,40 @@ namespace CallLogs.Export.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("request_uuid");
 
+                    b.Property<string>("ApiKey")
+                        .HasColumnType("text")
+                        .HasColumnName("api_key");
+
+                    b.Property<int?>("HttpStatusCode")
+                        .HasColumnType("integer")
+                        .HasColumnName("http_status_code");
+
                     b.Property<DateTimeOffset>("ReceivedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("received_at");
-
-                    b.Property<string>("Record")
-                        .IsRequired()
-                        .HasColumnType("jsonb")
-                        .HasColumnName("record");
 
                     b.Property<DateTimeOffset>("RequestTime")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("request_time");
 
+                    b.Property<string>("ServiceId")
+                        .HasColumnType("text")
+                        .HasColumnName("service_id");
+
+                    b.Property<string>("ServiceName")
+                        .HasColumnType("text")
+                        .HasColumnName("service_name");
+
+                    b.PrimitiveCollection<string[]>("Values")
+                        .IsRequired()
+                        .HasColumnType("text[]")
+                        .HasColumnName("values");
+
                     b.HasKey("AreaId", "RequestUuid")
                         .HasName("pk_staged_records");
+
+                    b.HasIndex("AreaId", "ReceivedAt")
+                        .HasDatabaseName("ix_staged_records_area_id_received_at");
 
                     b.HasIndex("AreaId", "RequestTime")
                         .HasDatabaseName("ix_staged_records_area_id_request_time");

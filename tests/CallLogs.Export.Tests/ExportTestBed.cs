@@ -1,0 +1,161 @@
+using System.IO.Compression;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Amazon.S3.Model;
+using CallLogs.Contracts;
+using CallLogs.Export.Apis;
+using CallLogs.Export.Data;
+using CallLogs.Export.Exporting;
+using CallLogs.ServiceDefaults.Auth;
+using CallLogs.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace CallLogs.Export.Tests;
+
+/// <summary>
+/// One export service on real RabbitMQ, PostgreSQL and S3 with an injected clock that starts half an hour before
+/// <see cref="Hour0"/>; the background pass is slowed to once an hour so tests run passes themselves.
+/// </summary>
+public sealed class ExportTestBed : IAsyncDisposable
+{
+    public static readonly DateTimeOffset Hour0 = new(2026, 11, 20, 7, 0, 0, TimeSpan.Zero);
+
+    private ExportTestBed(Infrastructure infra) => Infra = infra;
+
+    public Infrastructure Infra { get; }
+    public FakeTimeProvider Clock { get; } = new(Hour0.AddMinutes(-30));
+    public Guid Area { get; } = Guid.NewGuid();
+    public string Bucket { get; private set; } = "";
+    public ServiceFactory<ExportDbContext> Service { get; private set; } = null!;
+    public EventCollector Bus { get; private set; } = null!;
+
+    public static async Task<ExportTestBed> StartAsync(Infrastructure infra, IDictionary<string, string?>? settings = null)
+    {
+        var bed = new ExportTestBed(infra) { Bucket = await infra.NewBucketAsync() };
+        var overrides = new Dictionary<string, string?> { ["Export:PollInterval"] = "01:00:00" };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            overrides[key] = value;
+        }
+
+        bed.Service = await ServiceFactory<ExportDbContext>.StartAsync(infra, "export", overrides,
+            services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(bed.Clock)));
+        bed.Bus = await EventCollector.StartAsync(bed.Service.Configuration["ConnectionStrings:messaging"]!);
+        return bed;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Bus.DisposeAsync();
+        await Service.DisposeAsync();
+    }
+
+    public ExportProfileSnapshot Profile(IReadOnlyList<ExportFilter>? filters = null, bool mask = false, int keep = 0, string path = "exports") => new()
+    {
+        ProfileId = Guid.NewGuid(), AreaId = Area, Name = "p", S3Bucket = $"{Bucket}/{path}", MaskSensitiveData = mask, UnmaskedCharacters = keep,
+        CollectFrom = Hour0, Filters = filters ?? [], Enabled = true, Version = 1, UpdatedAt = Clock.GetUtcNow(),
+    };
+
+    /// <summary>Publishes a profile event and waits until the export service has this version of it.</summary>
+    public async Task<Guid> ApplyAsync<T>(T message, ExportProfileSnapshot profile) where T : class
+    {
+        await Bus.Publish(message);
+        await Eventually.Until(async () => await CountAsync(db => db.Profiles.CountAsync(p => p.Id == profile.ProfileId && p.Version == profile.Version)) == 1);
+        return profile.ProfileId;
+    }
+
+    public Task<Guid> CreateProfileAsync(IReadOnlyList<ExportFilter>? filters = null, bool mask = false, int keep = 0) =>
+        CreateProfileAsync(Profile(filters, mask, keep));
+
+    public Task<Guid> CreateProfileAsync(ExportProfileSnapshot profile) => ApplyAsync(new ExportProfileCreated { Profile = profile }, profile);
+
+    public async Task<int> CountAsync(Func<ExportDbContext, Task<int>> count)
+    {
+        await using var scope = Service.Services.CreateAsyncScope();
+        return await count(scope.ServiceProvider.GetRequiredService<ExportDbContext>());
+    }
+
+    /// <summary>Publishes the records as one ingested batch and waits until they are staged.</summary>
+    public async Task IngestAsync(params CallRecord[] records)
+    {
+        await Bus.Publish(new CallRecordsIngested { BatchId = Guid.NewGuid(), AreaId = Area, AcceptedAt = Clock.GetUtcNow(), Records = records });
+        var uuids = records.Select(r => r.RequestUuid).ToList();
+        await Eventually.Until(async () => await CountAsync(db => db.StagedRecords.CountAsync(s => uuids.Contains(s.RequestUuid))) == records.Length);
+    }
+
+    public static CallRecord Record(DateTimeOffset time, string key = "k1", int code = 200, string service = "Weather, \"v2\"", string serviceId = "svc-1") => new()
+    {
+        RequestUuid = Guid.NewGuid().ToString(),
+        RequestTime = time,
+        ApiKey = key,
+        OauthAccessToken = "-",
+        ServiceName = service,
+        ServiceId = serviceId,
+        HttpStatusCode = code,
+        IngestionTime = 1,
+    };
+
+    public Task RunExporterAsync() => Service.Services.GetRequiredService<HourlyExporter>().RunOnceAsync(CancellationToken.None);
+
+    public async Task<ExportStatusApi.ProfileExportStatus> StatusAsync(Guid profile)
+    {
+        using var viewer = Service.CreateClient(Infra.Tokens.Issue(Roles.AreaViewer, Area, "viewer"));
+        return (await viewer.GetFromJsonAsync<ExportStatusApi.ProfileExportStatus>($"/api/areas/{Area}/export-profiles/{profile}/export-status",
+            new JsonSerializerOptions(JsonSerializerDefaults.Web)))!;
+    }
+
+    /// <summary>Every object under the profile: key → (metadata, CSV rows as field arrays, raw CSV text).</summary>
+    public async Task<Dictionary<string, ExportedObject>> ObjectsAsync(Guid profile, string path = "exports")
+    {
+        using var s3 = Infra.CreateS3Client();
+        var listed = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket, Prefix = $"{path}/{Area}/{profile}/" });
+        var objects = new Dictionary<string, ExportedObject>();
+        foreach (var item in listed.S3Objects ?? [])
+        {
+            using var response = await s3.GetObjectAsync(Bucket, item.Key);
+            await using var gzip = new GZipStream(response.ResponseStream, CompressionMode.Decompress);
+            using var reader = new StreamReader(gzip, Encoding.UTF8);
+            var text = await reader.ReadToEndAsync();
+            objects[item.Key] = new ExportedObject(response.Metadata, ParseCsv(text), text);
+        }
+
+        return objects;
+    }
+
+    /// <summary>The request ids in all objects of the profile, one entry per row (duplicates stay visible).</summary>
+    public async Task<List<string>> ExportedUuidsAsync(Guid profile) =>
+        [.. (await ObjectsAsync(profile)).Values.SelectMany(o => o.Rows.Skip(1)).Select(r => r[0])];
+
+    private static List<string[]> ParseCsv(string text)
+    {
+        var rows = new List<string[]>();
+        var fields = new List<string>();
+        var field = new StringBuilder();
+        var quoted = false;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"') { field.Append('"'); i++; }
+                else if (c == '"') { quoted = false; }
+                else { field.Append(c); }
+            }
+            else if (c == '"') { quoted = true; }
+            else if (c == ',') { fields.Add(field.ToString()); field.Clear(); }
+            else if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n')
+            {
+                fields.Add(field.ToString()); field.Clear(); rows.Add([.. fields]); fields.Clear(); i++;
+            }
+            else { field.Append(c); }
+        }
+
+        return rows;
+    }
+}
+
+public sealed record ExportedObject(MetadataCollection Metadata, List<string[]> Rows, string Text);
