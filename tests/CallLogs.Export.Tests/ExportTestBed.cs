@@ -12,13 +12,15 @@ using CallLogs.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
 
 namespace CallLogs.Export.Tests;
 
 /// <summary>
 /// One export service on real RabbitMQ, PostgreSQL and S3 with an injected clock that starts half an hour before
-/// <see cref="Hour0"/>; the background pass is slowed to once an hour so tests run passes themselves.
+/// <see cref="Hour0"/>. The service's background pass does not run (a clock jump would start it beside the test's
+/// own): tests run passes themselves, several at once where that is the point.
 /// </summary>
 public sealed class ExportTestBed : IAsyncDisposable
 {
@@ -43,9 +45,29 @@ public sealed class ExportTestBed : IAsyncDisposable
         }
 
         bed.Service = await ServiceFactory<ExportDbContext>.StartAsync(infra, "export", overrides,
-            services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(bed.Clock)));
+            services => WithClockAndNoBackgroundPass(services, bed.Clock));
         bed.Bus = await EventCollector.StartAsync(bed.Service.Configuration["ConnectionStrings:messaging"]!);
         return bed;
+    }
+
+    /// <summary>A second export instance on the same database and broker (its background pass off too).</summary>
+    public Task<ServiceFactory<ExportDbContext>> StartSecondInstanceAsync() =>
+        ServiceFactory<ExportDbContext>.StartAsync(Infra, "export",
+            new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:exportdb"] = Service.Configuration["ConnectionStrings:exportdb"],
+                ["ConnectionStrings:messaging"] = Service.Configuration["ConnectionStrings:messaging"],
+            },
+            services => WithClockAndNoBackgroundPass(services, Clock));
+
+    private static void WithClockAndNoBackgroundPass(IServiceCollection services, TimeProvider clock)
+    {
+        services.Replace(ServiceDescriptor.Singleton(clock));
+        foreach (var loop in services.Where(d => d.ServiceType == typeof(IHostedService)
+            && d.ImplementationFactory?.Method.DeclaringType?.Assembly == typeof(HourlyExporter).Assembly).ToList())
+        {
+            services.Remove(loop);
+        }
     }
 
     public async ValueTask DisposeAsync()
