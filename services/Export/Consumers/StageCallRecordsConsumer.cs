@@ -90,4 +90,8 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
     private static partial void LogRefusedLate(ILogger logger, int count, Guid areaId, Guid batchId, DateTimeOffset oldest, TimeSpan maxLateness);
 }
 
-public sealed class StageCallRecordsConsumerDefinition : RetryingConsumerDefinition<StageCallRecordsConsumer>;
+/// <summary>Two batches at a time: more only queue on the same table and hold more batches in memory.</summary>
+public sealed class StageCallRecordsConsumerDefinition : RetryingConsumerDefinition<StageCallRecordsConsumer>
+{
+    public StageCallRecordsConsumerDefinition() => ConcurrentMessageLimit = 2;
+}

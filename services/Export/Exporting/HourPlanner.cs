@@ -27,7 +27,7 @@ public sealed class HourPlanner(ExportDbContext db, IOptions<ExportOptions> opti
     {
         var now = clock.GetUtcNow();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var copy = await db.Profiles.FromSql($"SELECT * FROM profiles WHERE id = {profileId} FOR UPDATE SKIP LOCKED").FirstOrDefaultAsync(cancellationToken);
+        var copy = await db.Profiles.FromSql($"SELECT * FROM profiles WHERE id = {profileId} FOR UPDATE SKIP LOCKED").ToListAsync(cancellationToken) is [var locked] ? locked : null;
         if (copy is null || copy.Deleted)
         {
             return 0;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using CallLogs.Export.Data;
 using CallLogs.Export.Extensions;
 using Microsoft.EntityFrameworkCore;
@@ -44,19 +45,19 @@ public sealed partial class HourlyExporter(IServiceScopeFactory scopes, IOptions
             profiles = await scope.ServiceProvider.GetRequiredService<ExportDbContext>().Profiles.Where(p => !p.Deleted).Select(p => p.Id).ToListAsync(cancellationToken);
         }
 
+        var started = Stopwatch.GetTimestamp();
+        var planned = 0;
         foreach (var profile in profiles)
         {
             await using var scope = scopes.CreateAsyncScope();
-            await scope.ServiceProvider.GetRequiredService<HourPlanner>().PlanAsync(profile, cancellationToken);
+            planned += await scope.ServiceProvider.GetRequiredService<HourPlanner>().PlanAsync(profile, cancellationToken);
         }
 
-        while (true)
+        var planning = Stopwatch.GetElapsedTime(started);
+        var uploads = await Task.WhenAll(Enumerable.Range(0, options.Value.UploadConcurrency).Select(_ => UploadDueObjectsAsync(cancellationToken)));
+        if (planned + uploads.Sum() > 0)
         {
-            await using var scope = scopes.CreateAsyncScope();
-            if (!await scope.ServiceProvider.GetRequiredService<ObjectUploader>().UploadNextAsync(cancellationToken))
-            {
-                break;
-            }
+            LogPass(logger, profiles.Count, planned, planning.TotalSeconds, uploads.Sum(), (Stopwatch.GetElapsedTime(started) - planning).TotalSeconds);
         }
 
         if (clock.GetUtcNow() - _lastCleanup >= TimeSpan.FromHours(1))
@@ -66,6 +67,25 @@ public sealed partial class HourlyExporter(IServiceScopeFactory scopes, IOptions
             _lastCleanup = clock.GetUtcNow();
         }
     }
+
+    /// <summary>Uploads due objects one after the other until none is left; returns how many it took.</summary>
+    private async Task<int> UploadDueObjectsAsync(CancellationToken cancellationToken)
+    {
+        var count = 0;
+        while (true)
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            if (!await scope.ServiceProvider.GetRequiredService<ObjectUploader>().UploadNextAsync(cancellationToken))
+            {
+                return count;
+            }
+
+            count++;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Export pass: {Profiles} profiles, {Planned} objects planned in {PlanSeconds:0.0} s, {Uploaded} uploads tried in {UploadSeconds:0.0} s")]
+    private static partial void LogPass(ILogger logger, int profiles, int planned, double planSeconds, int uploaded, double uploadSeconds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Export pass failed; trying again at the next poll")]
     private static partial void LogFailed(ILogger logger, Exception exception);

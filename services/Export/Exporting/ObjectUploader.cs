@@ -42,7 +42,7 @@ public sealed partial class ObjectUploader(ExportDbContext db, NpgsqlDataSource 
         var now = clock.GetUtcNow();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var item = await db.Objects.FromSql($"SELECT * FROM export_objects WHERE NOT uploaded AND (next_attempt_at IS NULL OR next_attempt_at <= {now}) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED")
-            .FirstOrDefaultAsync(cancellationToken);
+            .ToListAsync(cancellationToken) is [var due] ? due : null;
         if (item is null)
         {
             return false;

@@ -18,6 +18,10 @@ public sealed class ExportOptions
     [Range(typeof(TimeSpan), "00:01:00", "90.00:00:00")]
     public TimeSpan MaxLateness { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>How many objects are written and uploaded at once.</summary>
+    [Range(1, 16)]
+    public int UploadConcurrency { get; set; } = 2;
+
     /// <summary>Objects larger than this (gzip bytes) go up as a multipart upload.</summary>
     [Range(0, 5L * 1024 * 1024 * 1024)]
     public long MultipartThreshold { get; set; } = 64L * 1024 * 1024;

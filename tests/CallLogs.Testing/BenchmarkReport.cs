@@ -1,0 +1,19 @@
+namespace CallLogs.Testing;
+
+/// <summary>Replaces one benchmark's section of docs/benchmarks.md (between its begin and end markers) with a new run's.</summary>
+public static class BenchmarkReport
+{
+    public static async Task WriteSectionAsync(string name, string markdown)
+    {
+        var begin = $"<!-- {name}:begin -->";
+        var end = $"<!-- {name}:end -->";
+        var path = Path.Combine(CallLogs.AppHost.Hosting.RepositoryPaths.Root, "docs", "benchmarks.md");
+        var text = File.Exists(path) ? await File.ReadAllTextAsync(path) : "# Benchmarks\n";
+        var section = $"{begin}\n{markdown.Trim()}\n{end}";
+        var start = text.IndexOf(begin, StringComparison.Ordinal);
+        var stop = text.IndexOf(end, StringComparison.Ordinal);
+        text = start >= 0 && stop > start ? text[..start] + section + text[(stop + end.Length)..] : text.TrimEnd() + "\n\n" + section + "\n";
+        await File.WriteAllTextAsync(path, text);
+        Console.WriteLine($"wrote {path}");
+    }
+}
