@@ -150,9 +150,8 @@ public sealed class ExportScenarioTests(Infrastructure infra)
             await scope.ServiceProvider.GetRequiredService<StagingCleanup>().RunAsync(CancellationToken.None);
         }
 
-        // onTime's hour can no longer take records, so its staging and assignment are gone; fine's hour still can.
+        // onTime's hour can no longer take records, so its staging is gone; fine's hour still can.
         Assert.Equal(0, await bed.CountAsync(db => db.StagedRecords.CountAsync(s => s.RequestUuid == onTime.RequestUuid)));
-        Assert.Equal(0, await bed.CountAsync(db => db.Assignments.CountAsync(a => a.RequestUuid == onTime.RequestUuid)));
         Assert.Equal(1, await bed.CountAsync(db => db.StagedRecords.CountAsync(s => s.RequestUuid == fine.RequestUuid)));
 
         await bed.Bus.Publish(new CallRecordsIngested { BatchId = Guid.NewGuid(), AreaId = bed.Area, AcceptedAt = bed.Clock.GetUtcNow(), Records = [onTime] });

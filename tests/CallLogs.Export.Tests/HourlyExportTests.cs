@@ -100,6 +100,36 @@ public sealed class HourlyExportTests(Infrastructure infra) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Records_staged_while_two_instances_keep_planning_land_each_in_exactly_one_object()
+    {
+        var profile = await _bed.CreateProfileAsync();
+        _bed.Clock.SetUtcNow(Hour0.AddHours(1).AddMinutes(6)); // the hour is closed: everything below arrives late
+        await using var second = await _bed.StartSecondInstanceAsync();
+        var secondExporter = second.Services.GetRequiredService<HourlyExporter>();
+        var records = Enumerable.Range(0, 2_000).Select(i => Record(Hour0.AddSeconds(i))).ToList();
+
+        var publishing = Task.Run(async () =>
+        {
+            foreach (var batch in records.Chunk(50))
+            {
+                await _bed.Bus.Publish(new CallRecordsIngested { BatchId = Guid.NewGuid(), AreaId = _bed.Area, AcceptedAt = _bed.Clock.GetUtcNow(), Records = batch });
+            }
+        });
+        while (!publishing.IsCompleted || await _bed.CountAsync(db => db.StagedRecords.CountAsync()) < records.Count)
+        {
+            _bed.Clock.Advance(TimeSpan.FromSeconds(1));
+            await Task.WhenAll(_bed.RunExporterAsync(), secondExporter.RunOnceAsync(CancellationToken.None));
+        }
+
+        await publishing;
+        await _bed.RunExporterAsync();
+        var exported = await _bed.ExportedUuidsAsync(profile);
+        Assert.Equal(records.Count, exported.Count);
+        Assert.Equal(records.Select(r => r.RequestUuid).Order(), exported.Order());
+        Assert.True(await _bed.CountAsync(db => db.Objects.CountAsync(o => o.ProfileId == profile)) > 2, "the records should have arrived over several passes");
+    }
+
+    [Fact]
     public async Task A_missing_bucket_is_retried_and_shown_in_the_status_then_exported_once_it_exists()
     {
         var missing = $"missing-{Guid.NewGuid():N}"[..30];

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using CallLogs.Contracts;
+using CallLogs.Export.Data;
 using CallLogs.Export.Domain;
 using CallLogs.Export.Extensions;
 using CallLogs.ServiceDefaults;
@@ -25,6 +26,8 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
     private static readonly Counter<long> RefusedLate = Telemetry.Meter.CreateCounter<long>(
         "calllogs.export.records_refused_late", description: "Call records not exported because they arrived later than the maximum lateness after their hour");
 
+    private const string Columns = "area_id, request_uuid, request_time, received_at, api_key, service_id, service_name, http_status_code, values";
+
     public async Task Consume(ConsumeContext<CallRecordsIngested> context)
     {
         var batch = context.Message;
@@ -48,13 +51,14 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var create = new NpgsqlCommand("CREATE TEMP TABLE IF NOT EXISTS staging_in (LIKE staged_records) ON COMMIT DELETE ROWS", connection, transaction))
+        await StagingSequence.LockSharedAsync(connection, transaction, cancellationToken);
+        await using (var create = new NpgsqlCommand($"CREATE TEMP TABLE IF NOT EXISTS staging_in ON COMMIT DELETE ROWS AS SELECT {Columns} FROM staged_records WITH NO DATA", connection, transaction))
         {
             await create.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await using (var copy = await connection.BeginBinaryImportAsync(
-            "COPY staging_in (area_id, request_uuid, request_time, received_at, api_key, service_id, service_name, http_status_code, values) FROM STDIN (FORMAT BINARY)",
+            $"COPY staging_in ({Columns}) FROM STDIN (FORMAT BINARY)",
             cancellationToken))
         {
             foreach (var record in records)
@@ -74,7 +78,7 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
             await copy.CompleteAsync(cancellationToken);
         }
 
-        await using (var insert = new NpgsqlCommand("INSERT INTO staged_records SELECT * FROM staging_in ON CONFLICT DO NOTHING", connection, transaction))
+        await using (var insert = new NpgsqlCommand($"INSERT INTO staged_records ({Columns}) SELECT {Columns} FROM staging_in ON CONFLICT DO NOTHING", connection, transaction))
         {
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }

@@ -9,7 +9,6 @@ public sealed class ExportDbContext(DbContextOptions<ExportDbContext> options) :
     public DbSet<EnabledPeriod> EnabledPeriods => Set<EnabledPeriod>();
     public DbSet<StagedRecord> StagedRecords => Set<StagedRecord>();
     public DbSet<ExportObject> Objects => Set<ExportObject>();
-    public DbSet<Assignment> Assignments => Set<Assignment>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -29,8 +28,9 @@ public sealed class ExportDbContext(DbContextOptions<ExportDbContext> options) :
         {
             e.ToTable("staged_records");
             e.HasKey(r => new { r.AreaId, r.RequestUuid });
+            e.Property(r => r.Seq).UseIdentityByDefaultColumn();
             e.HasIndex(r => new { r.AreaId, r.RequestTime });
-            e.HasIndex(r => new { r.AreaId, r.ReceivedAt });
+            e.HasIndex(r => new { r.AreaId, r.Seq });
         });
         modelBuilder.Entity<ExportObject>(e =>
         {
@@ -38,12 +38,6 @@ public sealed class ExportDbContext(DbContextOptions<ExportDbContext> options) :
             e.HasIndex(o => new { o.ProfileId, o.HourStart });
             e.HasIndex(o => o.Key).IsUnique();
             e.HasIndex(o => o.Uploaded).HasFilter("NOT uploaded");
-        });
-        modelBuilder.Entity<Assignment>(e =>
-        {
-            e.ToTable("assignments");
-            e.HasKey(a => new { a.ProfileId, a.RequestUuid });
-            e.HasIndex(a => a.ObjectId);
         });
     }
 }

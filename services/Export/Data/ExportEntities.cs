@@ -12,8 +12,8 @@ public sealed class ProfileCopy
     public required string Snapshot { get; set; }
     /// <summary>The last closed hour that has its first object planned.</summary>
     public DateTimeOffset? LastHourPlanned { get; set; }
-    /// <summary>Staged records received before this were all considered for this profile (minus a safety overlap).</summary>
-    public DateTimeOffset ReceivedWatermark { get; set; }
+    /// <summary>Every staged record up to this staging sequence number has been considered for this profile.</summary>
+    public long PlannedThroughSeq { get; set; }
 }
 
 /// <summary>A stretch of time a profile was enabled: records whose request_time falls outside every period are not exported.</summary>
@@ -26,11 +26,13 @@ public sealed class EnabledPeriod
 }
 
 /// <summary>
-/// A call record kept until every profile of its area had its chance at it: the fields filters look at as columns
-/// (so a profile's hour is chosen in one statement), and the CSV values, unmasked, in the order of the CSV columns.
+/// A call record kept until every profile of its area had its chance at it: a staging sequence number (the order
+/// records became visible, which objects are cut by), the fields filters look at as columns, and the CSV values,
+/// unmasked, in the order of the CSV columns.
 /// </summary>
 public sealed class StagedRecord
 {
+    public long Seq { get; set; }
     public Guid AreaId { get; set; }
     public required string RequestUuid { get; set; }
     public DateTimeOffset RequestTime { get; set; }
@@ -42,7 +44,11 @@ public sealed class StagedRecord
     public required string?[] Values { get; set; }
 }
 
-/// <summary>One object of a profile's hour; its records are fixed (assignments) before it is uploaded, so a retry writes the same bytes to the same key.</summary>
+/// <summary>
+/// One object of a profile's hour: the hour's records that match the profile with a staging sequence number in
+/// (<see cref="SeqFrom"/>, <see cref="SeqTo"/>]. The objects of an hour cover consecutive ranges, so each record is in
+/// exactly one; the range is fixed when the object is planned, so a retry writes the same records to the same key.
+/// </summary>
 public sealed class ExportObject
 {
     public long Id { get; set; }
@@ -51,6 +57,8 @@ public sealed class ExportObject
     public DateTimeOffset ExtractionTime { get; set; }
     public required string Bucket { get; set; }
     public required string Key { get; set; }
+    public long SeqFrom { get; set; }
+    public long SeqTo { get; set; }
     public bool Uploaded { get; set; }
     public int RecordCount { get; set; }
     public long Bytes { get; set; }
@@ -60,12 +68,4 @@ public sealed class ExportObject
     public DateTimeOffset? NextAttemptAt { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? UploadedAt { get; set; }
-}
-
-/// <summary>A record given to one object of a profile: the key makes "exactly once per profile" a database fact.</summary>
-public sealed class Assignment
-{
-    public Guid ProfileId { get; set; }
-    public required string RequestUuid { get; set; }
-    public long ObjectId { get; set; }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using CallLogs.Contracts;
 using CallLogs.Export.Consumers;
@@ -12,18 +11,16 @@ using Npgsql;
 namespace CallLogs.Export.Exporting;
 
 /// <summary>
-/// Decides, for each profile, which records go into which object: for every closed hour (ended plus grace) one first
-/// object, and a further object when records of an already written hour arrive late. The records of an object are
-/// fixed in the same transaction that creates it (assignments keyed by profile and request id, chosen by one
-/// <c>INSERT … SELECT</c> that applies the window, the enabled periods and the filters), under a lock on the profile
-/// row, so two instances never give a record to two objects and memory does not grow with the hour's size.
+/// Decides, for each profile, which objects to write: for every closed hour (ended plus grace) a first object, and a
+/// further object when records of an already planned hour were staged since. An object is cut by staging numbers:
+/// the first of an hour takes everything staged up to the pass's safe high mark, each further one what came after the
+/// previous one's end, so the objects of an hour never share a record and never skip one. The profile row is
+/// locked while it is planned, so two instances never plan the same profile at once.
 /// </summary>
 public sealed class HourPlanner(ExportDbContext db, IOptions<ExportOptions> options, TimeProvider clock)
 {
-    /// <summary>Records staged up to this long before the previous pass are looked at again (a staging transaction still open then).</summary>
-    private static readonly TimeSpan WatermarkOverlap = TimeSpan.FromMinutes(2);
-
-    public async Task<int> PlanAsync(Guid profileId, CancellationToken cancellationToken)
+    /// <param name="high">Every record staged up to this number is visible (<see cref="StagingSequence.SafeHighAsync"/>).</param>
+    public async Task<int> PlanAsync(Guid profileId, long high, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -36,121 +33,86 @@ public sealed class HourPlanner(ExportDbContext db, IOptions<ExportOptions> opti
         var profile = JsonSerializer.Deserialize<ExportProfileSnapshot>(copy.Snapshot, ProfileCopies.Json)!;
         var closedUntil = ExportRules.HourOf(now - options.Value.GracePeriod);
         var windowEnd = profile.CollectUntil is { } until && until < closedUntil ? until : closedUntil;
-        if (profile.CollectFrom >= windowEnd)
-        {
-            copy.ReceivedWatermark = now; // no hour planned yet: its first pass reads whole hours, the watermark only finds late records
-            await db.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            return 0;
-        }
-
-        // Hours that have no object yet (newly closed), and hours with records received since the last pass (late ones).
-        var hours = new SortedSet<DateTimeOffset>();
-        var firstHour = Max(profile.CollectFrom, ExportRules.HourOf(now - options.Value.MaxLateness));
-        for (var hour = Max(firstHour, copy.LastHourPlanned?.AddHours(1) ?? firstHour); hour < windowEnd; hour = hour.AddHours(1))
-        {
-            hours.Add(hour);
-        }
-
-        var watermark = copy.ReceivedWatermark == default ? DateTimeOffset.MinValue : copy.ReceivedWatermark - WatermarkOverlap;
-        var lateHours = await db.Database.SqlQuery<DateTimeOffset>($"""
-            SELECT DISTINCT date_trunc('hour', request_time, 'UTC') AS "Value" FROM staged_records
-            WHERE area_id = {copy.AreaId} AND received_at > {watermark} AND request_time >= {profile.CollectFrom} AND request_time < {windowEnd}
-            """).ToListAsync(cancellationToken);
-        hours.UnionWith(lateHours.Where(h => copy.LastHourPlanned is { } last && h <= last));
-
-        var (bucket, prefix) = ExportRules.Bucket(profile.S3Bucket);
-        var extraction = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerSecond));
         var created = 0;
-        foreach (var hour in hours)
+        if (profile.CollectFrom < windowEnd)
         {
-            var first = !await db.Objects.AnyAsync(o => o.ProfileId == profileId && o.HourStart == hour, cancellationToken);
-            var exportObject = new ExportObject
-            {
-                ProfileId = profileId,
-                HourStart = hour,
-                ExtractionTime = extraction,
-                Bucket = bucket,
-                Key = ExportRules.ObjectKey(prefix, copy.AreaId, profileId, hour, extraction),
-                CreatedAt = now,
-            };
-            db.Objects.Add(exportObject);
-            await db.SaveChangesAsync(cancellationToken);
-            exportObject.RecordCount = await AssignAsync(profileId, copy.AreaId, exportObject.Id, profile, hour, cancellationToken);
-            if (exportObject.RecordCount == 0 && !first)
-            {
-                db.Objects.Remove(exportObject); // nothing new for an hour that has its object already
-            }
-            else
-            {
-                created++;
-            }
-
-            await db.SaveChangesAsync(cancellationToken);
+            created += PlanNewHours(copy, profile, windowEnd, high, now);
+            created += await PlanLateRecordsAsync(copy, profile, high, now, cancellationToken);
+            copy.LastHourPlanned = Max(copy.LastHourPlanned ?? DateTimeOffset.MinValue, ExportRules.HourOf(windowEnd.AddTicks(-1)));
         }
 
-        copy.LastHourPlanned = Max(copy.LastHourPlanned ?? DateTimeOffset.MinValue, ExportRules.HourOf(windowEnd.AddTicks(-1)));
-        copy.ReceivedWatermark = now;
+        // Whatever of an unplanned hour is staged now is in its first object later, whose range starts at zero.
+        copy.PlannedThroughSeq = Math.Max(copy.PlannedThroughSeq, high);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return created;
     }
 
-    /// <summary>Gives the object every staged record of its hour that the profile takes and no object of it has yet.</summary>
-    private async Task<int> AssignAsync(Guid profileId, Guid areaId, long objectId, ExportProfileSnapshot profile, DateTimeOffset hour,
-        CancellationToken cancellationToken)
+    /// <summary>A first object, with every record staged so far, for each hour that closed since the last pass.</summary>
+    private int PlanNewHours(ProfileCopy copy, ExportProfileSnapshot profile, DateTimeOffset windowEnd, long high, DateTimeOffset now)
     {
-        var from = Max(hour, profile.CollectFrom);
-        var to = profile.CollectUntil is { } until && until < hour.AddHours(1) ? until : hour.AddHours(1);
-        await using var command = new NpgsqlCommand { Connection = (NpgsqlConnection)db.Database.GetDbConnection() };
-        command.Parameters.AddWithValue("profile", profileId);
-        command.Parameters.AddWithValue("area", areaId);
-        command.Parameters.AddWithValue("object", objectId);
-        command.Parameters.AddWithValue("from", from);
-        command.Parameters.AddWithValue("to", to);
-        command.CommandText = $"""
-            INSERT INTO assignments (profile_id, request_uuid, object_id)
-            SELECT @profile, s.request_uuid, @object FROM staged_records s
-            WHERE s.area_id = @area AND s.request_time >= @from AND s.request_time < @to
-              AND EXISTS (SELECT 1 FROM enabled_periods p WHERE p.profile_id = @profile AND s.request_time >= p."from" AND (p.until IS NULL OR s.request_time < p.until))
-              {FilterConditions(profile.Filters, command.Parameters)}
-            ON CONFLICT (profile_id, request_uuid) DO NOTHING
-            """;
-        return await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    /// <summary>
-    /// The profile's filters as SQL: within one field <c>is</c> keeps a record whose value is one of the listed ones and
-    /// <c>is not</c> one whose value is none of them (a missing value is none of them); across fields all must hold.
-    /// API Definition matches the service name or id. A field's operator is the one of its first filter.
-    /// </summary>
-    private static string FilterConditions(IReadOnlyList<ExportFilter> filters, NpgsqlParameterCollection parameters)
-    {
-        var sql = new List<string>();
-        foreach (var field in filters.GroupBy(f => f.Field))
+        var first = Max(profile.CollectFrom, ExportRules.HourOf(now - options.Value.MaxLateness));
+        var created = 0;
+        for (var hour = Max(first, copy.LastHourPlanned?.AddHours(1) ?? first); hour < windowEnd; hour = hour.AddHours(1))
         {
-            var name = $"f{sql.Count}";
-            var values = field.Select(f => f.Value).Distinct().ToArray();
-            var test = field.Key switch
-            {
-                FilterField.ApiDefinition => $"(s.service_name = ANY(@{name}) OR s.service_id = ANY(@{name}))",
-                FilterField.ApiKey => $"s.api_key = ANY(@{name})",
-                _ => $"s.http_status_code = ANY(@{name})",
-            };
-            if (field.Key == FilterField.ResponseCode)
-            {
-                parameters.AddWithValue(name, values.Select(v => int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var code) ? code : -1).ToArray());
-            }
-            else
-            {
-                parameters.AddWithValue(name, values);
-            }
-
-            sql.Add(field.First().Operator == FilterOperator.Is ? $"AND COALESCE({test}, false)" : $"AND NOT COALESCE({test}, false)");
+            Add(copy, profile, hour, 0, high, Second(now));
+            created++;
         }
 
-        return string.Join("\n  ", sql);
+        return created;
     }
+
+    /// <summary>A further object for each planned hour that has matching records staged since its last object.</summary>
+    private async Task<int> PlanLateRecordsAsync(ProfileCopy copy, ExportProfileSnapshot profile, long high, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (copy.LastHourPlanned is not { } last || copy.PlannedThroughSeq >= high)
+        {
+            return 0;
+        }
+
+        var hours = await db.Database.SqlQuery<DateTimeOffset>($"""
+            SELECT DISTINCT date_trunc('hour', request_time, 'UTC') AS "Value" FROM staged_records
+            WHERE area_id = {copy.AreaId} AND seq > {copy.PlannedThroughSeq} AND seq <= {high}
+              AND request_time >= {profile.CollectFrom} AND request_time < {last.AddHours(1)}
+            """).ToListAsync(cancellationToken);
+        var created = 0;
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        foreach (var hour in hours.Order())
+        {
+            var previous = await db.Objects.Where(o => o.ProfileId == copy.Id && o.HourStart == hour)
+                .GroupBy(o => o.HourStart).Select(g => new { SeqTo = g.Max(o => o.SeqTo), Extraction = g.Max(o => o.ExtractionTime) })
+                .FirstOrDefaultAsync(cancellationToken);
+            var from = previous?.SeqTo ?? 0;
+            await using var any = ObjectRecords.Command(connection, "SELECT EXISTS (SELECT 1 FROM staged_records s WHERE {0})", copy.AreaId, profile, hour, from, high);
+            if (from < high && (bool)(await any.ExecuteScalarAsync(cancellationToken))!)
+            {
+                // A new extraction time gives a new key, even when the hour's previous object was planned in the same second.
+                var extraction = previous is null ? Second(now) : Max(Second(now), previous.Extraction.AddSeconds(1));
+                Add(copy, profile, hour, from, high, extraction);
+                created++;
+            }
+        }
+
+        return created;
+    }
+
+    private void Add(ProfileCopy copy, ExportProfileSnapshot profile, DateTimeOffset hour, long seqFrom, long seqTo, DateTimeOffset extraction)
+    {
+        var (bucket, prefix) = ExportRules.Bucket(profile.S3Bucket);
+        db.Objects.Add(new ExportObject
+        {
+            ProfileId = copy.Id,
+            HourStart = hour,
+            ExtractionTime = extraction,
+            Bucket = bucket,
+            Key = ExportRules.ObjectKey(prefix, copy.AreaId, copy.Id, hour, extraction),
+            SeqFrom = seqFrom,
+            SeqTo = seqTo,
+            CreatedAt = clock.GetUtcNow(),
+        });
+    }
+
+    private static DateTimeOffset Second(DateTimeOffset time) => time.AddTicks(-(time.Ticks % TimeSpan.TicksPerSecond));
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 }

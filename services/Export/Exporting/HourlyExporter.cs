@@ -3,11 +3,13 @@ using CallLogs.Export.Data;
 using CallLogs.Export.Extensions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace CallLogs.Export.Exporting;
 
 /// <summary>Every poll: plan the closed hours of every live profile, then upload every due object; once an hour, clean up the staging.</summary>
-public sealed partial class HourlyExporter(IServiceScopeFactory scopes, IOptions<ExportOptions> options, TimeProvider clock, ILogger<HourlyExporter> logger)
+public sealed partial class HourlyExporter(IServiceScopeFactory scopes, NpgsqlDataSource dataSource, IOptions<ExportOptions> options, TimeProvider clock,
+    ILogger<HourlyExporter> logger)
     : BackgroundService
 {
     private DateTimeOffset _lastCleanup = DateTimeOffset.MinValue;
@@ -46,11 +48,12 @@ public sealed partial class HourlyExporter(IServiceScopeFactory scopes, IOptions
         }
 
         var started = Stopwatch.GetTimestamp();
+        var high = await StagingSequence.SafeHighAsync(dataSource, cancellationToken);
         var planned = 0;
         foreach (var profile in profiles)
         {
             await using var scope = scopes.CreateAsyncScope();
-            planned += await scope.ServiceProvider.GetRequiredService<HourPlanner>().PlanAsync(profile, cancellationToken);
+            planned += await scope.ServiceProvider.GetRequiredService<HourPlanner>().PlanAsync(profile, high, cancellationToken);
         }
 
         var planning = Stopwatch.GetElapsedTime(started);

@@ -98,11 +98,8 @@ public sealed partial class ObjectUploader(ExportDbContext db, NpgsqlDataSource 
             Csv.AppendRow(line, CallRecordFields.Names);
             await writer.WriteAsync(line, cancellationToken);
             await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-            await using var query = new NpgsqlCommand(
-                "SELECT s.values FROM assignments a JOIN staged_records s ON s.area_id = @area AND s.request_uuid = a.request_uuid WHERE a.object_id = @object ORDER BY s.request_time, s.request_uuid",
-                connection);
-            query.Parameters.AddWithValue("area", areaId);
-            query.Parameters.AddWithValue("object", item.Id);
+            await using var query = ObjectRecords.Command(connection, "SELECT s.values FROM staged_records s WHERE {0} ORDER BY s.request_time, s.request_uuid",
+                areaId, profile, item.HourStart, item.SeqFrom, item.SeqTo);
             await using var reader = await query.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {

@@ -22,29 +22,6 @@ namespace CallLogs.Export.Data.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
-            modelBuilder.Entity("CallLogs.Export.Data.Assignment", b =>
-                {
-                    b.Property<Guid>("ProfileId")
-                        .HasColumnType("uuid")
-                        .HasColumnName("profile_id");
-
-                    b.Property<string>("RequestUuid")
-                        .HasColumnType("text")
-                        .HasColumnName("request_uuid");
-
-                    b.Property<long>("ObjectId")
-                        .HasColumnType("bigint")
-                        .HasColumnName("object_id");
-
-                    b.HasKey("ProfileId", "RequestUuid")
-                        .HasName("pk_assignments");
-
-                    b.HasIndex("ObjectId")
-                        .HasDatabaseName("ix_assignments_object_id");
-
-                    b.ToTable("assignments", (string)null);
-                });
-
             modelBuilder.Entity("CallLogs.Export.Data.EnabledPeriod", b =>
                 {
                     b.Property<long>("Id")
@@ -130,6 +107,14 @@ namespace CallLogs.Export.Data.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("record_count");
 
+                    b.Property<long>("SeqFrom")
+                        .HasColumnType("bigint")
+                        .HasColumnName("seq_from");
+
+                    b.Property<long>("SeqTo")
+                        .HasColumnType("bigint")
+                        .HasColumnName("seq_to");
+
                     b.Property<string>("Sha256")
                         .HasColumnType("text")
                         .HasColumnName("sha256");
@@ -182,9 +167,9 @@ namespace CallLogs.Export.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("last_hour_planned");
 
-                    b.Property<DateTimeOffset>("ReceivedWatermark")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("received_watermark");
+                    b.Property<long>("PlannedThroughSeq")
+                        .HasColumnType("bigint")
+                        .HasColumnName("planned_through_seq");
 
                     b.Property<string>("Snapshot")
                         .IsRequired()
@@ -230,6 +215,13 @@ namespace CallLogs.Export.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("request_time");
 
+                    b.Property<long>("Seq")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("seq");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Seq"));
+
                     b.Property<string>("ServiceId")
                         .HasColumnType("text")
                         .HasColumnName("service_id");
@@ -246,11 +238,11 @@ namespace CallLogs.Export.Data.Migrations
                     b.HasKey("AreaId", "RequestUuid")
                         .HasName("pk_staged_records");
 
-                    b.HasIndex("AreaId", "ReceivedAt")
-                        .HasDatabaseName("ix_staged_records_area_id_received_at");
-
                     b.HasIndex("AreaId", "RequestTime")
                         .HasDatabaseName("ix_staged_records_area_id_request_time");
+
+                    b.HasIndex("AreaId", "Seq")
+                        .HasDatabaseName("ix_staged_records_area_id_seq");
 
                     b.ToTable("staged_records", (string)null);
                 });
