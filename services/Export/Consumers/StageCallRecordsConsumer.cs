@@ -94,8 +94,12 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
     private static partial void LogRefusedLate(ILogger logger, int count, Guid areaId, Guid batchId, DateTimeOffset oldest, TimeSpan maxLateness);
 }
 
-/// <summary>Two batches at a time: more only queue on the same table and hold more batches in memory.</summary>
+/// <summary>Two batches at a time and four fetched ahead: more only queue on the same table and hold more batches in memory.</summary>
 public sealed class StageCallRecordsConsumerDefinition : RetryingConsumerDefinition<StageCallRecordsConsumer>
 {
-    public StageCallRecordsConsumerDefinition() => ConcurrentMessageLimit = 2;
+    public StageCallRecordsConsumerDefinition()
+    {
+        ConcurrentMessageLimit = 2;
+        Endpoint(e => e.PrefetchCount = 4);
+    }
 }
