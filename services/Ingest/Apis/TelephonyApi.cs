@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
+using CallLogs.Contracts;
 using CallLogs.Ingest.Data.Telephony;
 using CallLogs.Ingest.Domain;
 using CallLogs.Ingest.Domain.Telephony;
@@ -32,6 +34,9 @@ public static class TelephonyApi
         api.MapPost("/call-logs/generate", Generate).RequireAreaRole(Roles.AreaAdmin);
         api.MapDelete("/call-logs", DeleteCallLogs).RequireAreaRole(Roles.AreaAdmin);
         api.MapPut("/retention", PutRetention).RequireAreaRole(Roles.AreaAdmin);
+        api.MapGet("/operations", ListOperations).RequireAreaRole(Roles.AreaAdmin, Roles.AreaViewer);
+        api.MapGet("/operations/{operationId:guid}", GetOperation).RequireAreaRole(Roles.AreaAdmin, Roles.AreaViewer);
+        app.MapGet("/api/ops/operations", ListAllOperations).WithTags("Operations").RequireRoles(Roles.Operator, Roles.PlatformAdmin);
         return app;
     }
 
@@ -244,30 +249,48 @@ public static class TelephonyApi
     }
 
     private static async Task<Ok<GenerationResult>> Generate(Guid areaId, GenerateRequest? request, TelephonyGeneration generation,
-        TimeProvider clock, CancellationToken ct)
+        TelephonyOperations operations, ClaimsPrincipal user, TimeProvider clock, CancellationToken ct)
     {
         request ??= new GenerateRequest();
         if (request is { CelCount: not null, Days: not null } || request.CelCount <= 0 || request.Days <= 0)
         {
             throw new ValidationException([new ValidationFailure("cel_count", "Send cel_count (a positive number of newest unprocessed CEL rows, default 20000) or days (a positive number), not both.")]);
         }
-        var result = request.Days is { } days
-            ? await generation.FromDaysAsync(areaId, days, clock.GetUtcNow(), ct)
-            : await generation.FromCountAsync(areaId, request.CelCount ?? TelephonyOptions.DefaultCelCount, ct);
+        var (_, result) = await operations.RunAsync(areaId, "telephony-generate", "calls", StartedBy(user),
+            progress => request.Days is { } days
+                ? generation.FromDaysAsync(areaId, days, clock.GetUtcNow(), ct, progress)
+                : generation.FromCountAsync(areaId, request.CelCount ?? TelephonyOptions.DefaultCelCount, ct, progress),
+            TelephonyOperations.Describe, ct);
         return TypedResults.Ok(result);
     }
 
     public sealed record DeleteResult(int Deleted);
 
     private static async Task<Ok<DeleteResult>> DeleteCallLogs(Guid areaId, int? days, bool? all, TelephonyGeneration generation,
-        TimeProvider clock, CancellationToken ct)
+        TelephonyOperations operations, ClaimsPrincipal user, TimeProvider clock, CancellationToken ct)
     {
         if ((days is null) == (all != true) || days <= 0)
         {
             throw new ValidationException([new ValidationFailure("days", "Send days (a positive number: the call logs started in the last D days) or all=true, not both.")]);
         }
-        return TypedResults.Ok(new DeleteResult(await generation.DeleteAsync(areaId, days, clock.GetUtcNow(), ct)));
+        var (_, deleted) = await operations.RunAsync(areaId, "telephony-delete", "call logs", StartedBy(user),
+            progress => generation.DeleteAsync(areaId, days, clock.GetUtcNow(), ct, progress), n => $"Deleted {n} call logs", ct);
+        return TypedResults.Ok(new DeleteResult(deleted));
     }
+
+    private static string StartedBy(ClaimsPrincipal user) => user.FindFirstValue(CallLogsClaims.Name) ?? user.PrincipalId() ?? "unknown";
+
+    private static async Task<Ok<List<OperationStatus>>> ListOperations(Guid areaId, TelephonyOperations operations, CancellationToken ct) =>
+        TypedResults.Ok(await operations.ListAsync(areaId, 50, ct));
+
+    private static async Task<Results<Ok<OperationStatus>, ProblemHttpResult>> GetOperation(Guid areaId, Guid operationId, TelephonyOperations operations,
+        CancellationToken ct) =>
+        await operations.FindAsync(areaId, operationId, ct) is { } found
+            ? TypedResults.Ok(found)
+            : TypedResults.Problem(statusCode: 404, title: "Operation not found.", detail: "This area has no telephony operation with this id.");
+
+    private static async Task<Ok<List<OperationStatus>>> ListAllOperations(TelephonyOperations operations, CancellationToken ct) =>
+        TypedResults.Ok(await operations.ListAsync(null, 50, ct));
 
     public sealed record RetentionRequest
     {

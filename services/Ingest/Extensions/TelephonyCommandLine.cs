@@ -20,6 +20,13 @@ public static class TelephonyCommandLine
         }
     }
 
+    /// <summary>Reports progress to the operation record and on the terminal.</summary>
+    private static Func<long, long, Task> Print(Func<long, long, Task> progress) => async (done, total) =>
+    {
+        await progress(done, total);
+        Console.Error.Write($"\r{done}/{total}");
+    };
+
     public static async Task<int> RunAsync(WebApplication app, string[] args)
     {
         var command = args.Length > 1 ? args[1] : "generate";
@@ -41,17 +48,21 @@ public static class TelephonyCommandLine
         {
             await using var scope = app.Services.CreateAsyncScope();
             var generation = scope.ServiceProvider.GetRequiredService<TelephonyGeneration>();
+            var operations = scope.ServiceProvider.GetRequiredService<TelephonyOperations>();
+            var startedBy = $"command line ({Environment.UserName})";
             var now = app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
             switch (command)
             {
                 case "generate":
-                    var result = days is { } dd
-                        ? await generation.FromDaysAsync(area, dd, now, CancellationToken.None)
-                        : await generation.FromCountAsync(area, count, CancellationToken.None);
-                    Console.WriteLine($"Generated {result.Created} call logs ({result.Replaced} replaced, {result.Failed} calls not interpretable) from {result.CelRows} CEL rows");
+                    var (_, result) = await operations.RunAsync(area, "telephony-generate", "calls", startedBy, progress => days is { } dd
+                        ? generation.FromDaysAsync(area, dd, now, CancellationToken.None, Print(progress))
+                        : generation.FromCountAsync(area, count, CancellationToken.None, Print(progress)), TelephonyOperations.Describe, CancellationToken.None);
+                    Console.WriteLine(TelephonyOperations.Describe(result));
                     return 0;
                 case "delete" when days is not null || args.Contains("--all"):
-                    Console.WriteLine($"Deleted {await generation.DeleteAsync(area, days, now, CancellationToken.None)} call logs");
+                    var (_, deleted) = await operations.RunAsync(area, "telephony-delete", "call logs", startedBy,
+                        progress => generation.DeleteAsync(area, days, now, CancellationToken.None, Print(progress)), n => $"Deleted {n} call logs", CancellationToken.None);
+                    Console.WriteLine($"Deleted {deleted} call logs");
                     return 0;
                 default:
                     await Console.Error.WriteLineAsync("delete needs -d DAYS or --all; commands: generate, delete");

@@ -33,6 +33,7 @@ public static class TelephonyExtensions
         builder.Services.AddOptions<TelephonyOptions>().BindConfiguration(TelephonyOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.AddServiceDatabase<TelephonyDbContext>("ingestdb", npgsql => npgsql.MigrationsHistoryTable("__ef_migrations_telephony"));
         builder.Services.AddScoped<TelephonyGeneration>();
+        builder.Services.AddScoped<TelephonyOperations>();
         builder.Services.AddSingleton<TelephonyJobs>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<TelephonyJobs>());
         return builder;

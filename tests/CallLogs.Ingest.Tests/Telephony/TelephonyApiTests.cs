@@ -293,6 +293,50 @@ public sealed class TelephonyApiTests(Infrastructure infra) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Regeneration_and_purge_are_long_operations_whose_progress_and_outcome_operators_and_admins_see()
+    {
+        var (area, admin, pbx) = await AreaWithUsersAsync();
+        var now = DateTimeOffset.UtcNow;
+        foreach (var (id, ago) in new[] { ("500.1", 3), ("501.1", 2), ("502.1", 1) })
+        {
+            await Read(await pbx.PostAsJsonAsync($"/api/areas/{area}/telephony/cel?generate=false", Call(id, now.AddHours(-ago))));
+        }
+
+        await Read(await admin.PostAsJsonAsync($"/api/areas/{area}/telephony/call-logs/generate", new { days = 1 }));
+        await Read(await admin.DeleteAsync($"/api/areas/{area}/telephony/call-logs?all=true"));
+
+        var operations = (await Read(await admin.GetAsync($"/api/areas/{area}/telephony/operations"))).AsArray();
+        Assert.Equal(["telephony-delete", "telephony-generate"], operations.Select(o => (string)o!["kind"]!));
+        var (purge, generation) = (operations[0]!, operations[1]!);
+        Assert.Equal(("succeeded", 3, 3, "calls", "tester"), ((string)generation["state"]!, (int)generation["done"]!, (int)generation["total"]!, (string)generation["unit"]!, (string)generation["startedBy"]!));
+        Assert.StartsWith("Generated 3 call logs", (string)generation["message"]!);
+        Assert.Equal(("succeeded", 3, 3), ((string)purge["state"]!, (int)purge["done"]!, (int)purge["total"]!));
+        Assert.NotNull(generation["finishedAt"]);
+        var one = await Read(await admin.GetAsync($"/api/areas/{area}/telephony/operations/{generation["id"]}"));
+        Assert.Equal((string)generation["id"]!, (string)one["id"]!);
+
+        // A run whose process died: still "running" in the table, not heard of for minutes.
+        await using (var scope = _service.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<TelephonyDbContext>();
+            db.Operations.Add(new TelephonyOperation
+            {
+                Id = Guid.NewGuid(), AreaId = area, Kind = "telephony-generate", Unit = "calls", StartedBy = "command line (root)", State = "running",
+                StartedAt = now.AddMinutes(-20), UpdatedAt = now.AddMinutes(-10), Done = 1_000, Total = 4_000,
+            });
+            await db.SaveChangesAsync();
+        }
+
+        using var operatorClient = _service.CreateClient(infra.Tokens.Issue(Roles.Operator, null, "operator"));
+        var all = (await Read(await operatorClient.GetAsync("/api/ops/operations"))).AsArray().Where(o => (Guid)o!["areaId"]! == area).ToList();
+        Assert.Equal(3, all.Count);
+        Assert.Equal(("interrupted", 1_000, 4_000), ((string)all[0]!["state"]!, (int)all[0]!["done"]!, (int)all[0]!["total"]!));
+        await Read(await Client(Roles.AreaAdmin, area).GetAsync("/api/ops/operations"), HttpStatusCode.Forbidden);
+        await Read(await _service.CreateClient(null).GetAsync("/api/ops/operations"), HttpStatusCode.Unauthorized);
+        await Read(await Client(Roles.AreaAdmin, Guid.NewGuid()).GetAsync($"/api/areas/{area}/telephony/operations"), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task The_nightly_run_generates_the_calls_the_real_time_path_missed()
     {
         var (area, admin, pbx) = await AreaWithUsersAsync();

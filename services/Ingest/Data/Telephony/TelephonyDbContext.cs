@@ -13,6 +13,7 @@ public sealed class TelephonyDbContext(DbContextOptions<TelephonyDbContext> opti
     public DbSet<TelephonyUserEntity> Users => Set<TelephonyUserEntity>();
     public DbSet<TelephonyVoicemailEntity> Voicemails => Set<TelephonyVoicemailEntity>();
     public DbSet<TelephonyAreaSettings> AreaSettings => Set<TelephonyAreaSettings>();
+    public DbSet<TelephonyOperation> Operations => Set<TelephonyOperation>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -51,6 +52,11 @@ public sealed class TelephonyDbContext(DbContextOptions<TelephonyDbContext> opti
         {
             e.ToTable("telephony_area_settings");
             e.HasKey(s => s.AreaId);
+        });
+        modelBuilder.Entity<TelephonyOperation>(e =>
+        {
+            e.ToTable("telephony_operations");
+            e.HasIndex(o => new { o.AreaId, o.StartedAt });
         });
     }
 }

@@ -34,26 +34,29 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, IngestDbC
     }
 
     /// <summary>Batch: the calls of the N newest unprocessed rows (the reference's default N is 20,000).</summary>
-    public async Task<GenerationResult> FromCountAsync(Guid areaId, int celCount, CancellationToken ct)
+    public async Task<GenerationResult> FromCountAsync(Guid areaId, int celCount, CancellationToken ct, Func<long, long, Task>? progress = null)
     {
         var uniqueIds = await db.Cels
             .Where(c => c.AreaId == areaId && c.CallLogId == null && c.ChanName != CelSelection.ChatChannel)
             .OrderByDescending(c => c.EventTime).ThenByDescending(c => c.Id)
             .Take(celCount).Select(c => c.UniqueId).Distinct().ToListAsync(ct);
-        return await FromUniqueIdsAsync(areaId, uniqueIds, ct);
+        return await FromUniqueIdsAsync(areaId, uniqueIds, ct, progress);
     }
 
     /// <summary>Batch: the calls of the unprocessed rows of the last D days.</summary>
-    public async Task<GenerationResult> FromDaysAsync(Guid areaId, int days, DateTimeOffset now, CancellationToken ct)
+    public async Task<GenerationResult> FromDaysAsync(Guid areaId, int days, DateTimeOffset now, CancellationToken ct, Func<long, long, Task>? progress = null)
     {
         var since = now.AddDays(-days);
         var uniqueIds = await db.Cels
             .Where(c => c.AreaId == areaId && c.CallLogId == null && c.ChanName != CelSelection.ChatChannel && c.EventTime >= since)
             .Select(c => c.UniqueId).Distinct().ToListAsync(ct);
-        return await FromUniqueIdsAsync(areaId, uniqueIds, ct);
+        return await FromUniqueIdsAsync(areaId, uniqueIds, ct, progress);
     }
 
-    private async Task<GenerationResult> FromUniqueIdsAsync(Guid areaId, List<string> uniqueIds, CancellationToken ct)
+    /// <summary>Calls are written this many at a time, each chunk in its own transaction, with progress reported after each.</summary>
+    private const int CallsPerChunk = 1_000;
+
+    private async Task<GenerationResult> FromUniqueIdsAsync(Guid areaId, List<string> uniqueIds, CancellationToken ct, Func<long, long, Task>? progress = null)
     {
         if (uniqueIds.Count == 0)
         {
@@ -65,14 +68,32 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, IngestDbC
         var rows = await db.Cels.AsNoTracking().Where(c => c.AreaId == areaId && linkedIds.Contains(c.LinkedId)).ToListAsync(ct);
         var directory = await LoadDirectoryAsync(areaId, ct);
 
-        var logs = CallLogGenerator.Generate(rows.Select(ToRow), directory, out var failures);
-        foreach (var (conversation, reason) in failures)
+        // Whole calls (linkedids merged by shared channels) never straddle two chunks, so chunking changes no call log.
+        var byId = rows.ToDictionary(r => r.Id);
+        var calls = CallLogGenerator.GroupBySharedChannels(rows.Select(ToRow)).Select(g => g.Cels.Select(c => byId[c.Id]).ToList()).ToList();
+        var (created, replaced, failed) = (0, 0, 0);
+        if (progress is not null)
         {
-            LogInterpretationFailed(logger, areaId, conversation, reason);
+            await progress(0, calls.Count);
         }
 
-        var written = await WriteAsync(areaId, rows, logs, ct);
-        return new GenerationResult(rows.Count, written.Count, written.Replaced, failures.Count);
+        foreach (var chunk in calls.Chunk(CallsPerChunk).Select((c, i) => (Rows: c.SelectMany(call => call).ToList(), Done: Math.Min(calls.Count, (i + 1) * CallsPerChunk))))
+        {
+            var logs = CallLogGenerator.Generate(chunk.Rows.Select(ToRow), directory, out var failures);
+            foreach (var (conversation, reason) in failures)
+            {
+                LogInterpretationFailed(logger, areaId, conversation, reason);
+            }
+
+            var written = await WriteAsync(areaId, chunk.Rows, logs, ct);
+            (created, replaced, failed) = (created + written.Count, replaced + written.Replaced, failed + failures.Count);
+            if (progress is not null)
+            {
+                await progress(chunk.Done, calls.Count);
+            }
+        }
+
+        return new GenerationResult(rows.Count, created, replaced, failed);
     }
 
     private async Task<(int Count, int Replaced)> WriteAsync(Guid areaId, List<CelEntity> rows, IReadOnlyList<GeneratedCallLog> logs, CancellationToken ct)
@@ -185,16 +206,28 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, IngestDbC
         DestinationDetails = JsonSerializer.Serialize(l.DestinationDetails, Json),
     };
 
-    /// <summary>Delete the call logs started in the last D days (all when null); their rows become unprocessed.</summary>
-    public Task<int> DeleteAsync(Guid areaId, int? days, DateTimeOffset now, CancellationToken ct)
+    /// <summary>Delete the call logs started in the last D days (all when null), 10,000 at a time; their rows become unprocessed.</summary>
+    public async Task<int> DeleteAsync(Guid areaId, int? days, DateTimeOffset now, CancellationToken ct, Func<long, long, Task>? progress = null)
     {
-        var query = db.CallLogs.Where(c => c.AreaId == areaId);
-        if (days is { } d)
+        var since = days is { } d ? now.AddDays(-d) : DateTimeOffset.MinValue;
+        var query = db.CallLogs.Where(c => c.AreaId == areaId && c.Date >= since);
+        var total = await query.CountAsync(ct);
+        var deleted = 0;
+        while (true)
         {
-            var since = now.AddDays(-d);
-            query = query.Where(c => c.Date >= since);
+            if (progress is not null)
+            {
+                await progress(deleted, total);
+            }
+
+            var batch = await query.OrderBy(c => c.Id).Select(c => c.Id).Take(10_000).ToListAsync(ct);
+            if (batch.Count == 0)
+            {
+                return deleted;
+            }
+
+            deleted += await db.CallLogs.Where(c => c.AreaId == areaId && batch.Contains(c.Id)).ExecuteDeleteAsync(ct);
         }
-        return query.ExecuteDeleteAsync(ct);
     }
 
     /// <summary>Delete call logs older than the area's retention.</summary>
