@@ -29,6 +29,8 @@ public sealed class FiguresCollector(IReadOnlyList<ServiceResource> services, Ur
         ["export"] = ("Export", "/api/ops/export-status"),
         ["stream"] = ("Stream", "/api/ops/channels"),
         ["audit"] = ("Audit", "/api/ops/delivery"),
+        ["operations-ingest"] = ("Ingest", "/api/ops/operations"),
+        ["operations-export"] = ("Export", "/api/ops/operations"),
     };
 
     public const string AcceptedMetric = "calllogs_ingest_records_accepted_total";

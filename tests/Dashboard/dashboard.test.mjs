@@ -129,6 +129,20 @@ test("a new export profile's status is shown", async () => {
   await waitFor("the profile in the export table", async () => (await page.textContent("#status-export")).includes(profile.id), 60_000);
 });
 
+test("a regeneration of telephony call logs shows as a long operation with its progress", async () => {
+  const response = await fetch(new URL(`/api/areas/${found.area}/telephony/call-logs/generate`, found.ingest), {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${found.admin}` },
+    body: JSON.stringify({ days: 1 }),
+  });
+  assert.equal(response.status, 200, await response.text());
+  await waitFor("the operation in the long operations table", async () => {
+    const text = await page.textContent("#operations");
+    return text.includes("telephony-generate") && text.includes("succeeded");
+  }, 60_000);
+  assert.ok(await page.$("#operations tr.operation .bar > i"), "a progress bar");
+});
+
 test("a stopped service shows as not healthy and comes back healthy after its restart", async () => {
   const resources = await page.evaluate(async () => (await fetch("/api/resources")).json());
   const stream = resources.find((r) => r.name === "stream");
