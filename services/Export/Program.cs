@@ -8,4 +8,5 @@ builder.AddApplicationServices();
 var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapExportStatusApi();
+app.MapReExportApi();
 app.Run();

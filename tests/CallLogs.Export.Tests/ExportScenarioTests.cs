@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text;
 using CallLogs.AppHost.Hosting;
 using CallLogs.Contracts;
@@ -249,6 +250,54 @@ public sealed class ExportScenarioTests(Infrastructure infra)
         Assert.Contains("partNumber=2", sent);
         Assert.DoesNotContain("partNumber=3", sent);
         Assert.Contains(Uri.EscapeDataString(key).Replace("%2F", "/", StringComparison.Ordinal), sent);
+    }
+
+    [Fact]
+    public async Task A_re_export_writes_the_hours_again_to_the_same_keys_with_the_current_masking_and_shows_its_progress()
+    {
+        await using var bed = await ExportTestBed.StartAsync(infra);
+        var created = bed.Profile();
+        var profile = await bed.CreateProfileAsync(created);
+        var records = Enumerable.Range(0, 30).Select(i => Record(Hour0.AddMinutes(i * 5), key: "0123456789")).ToList();
+        await bed.IngestAsync([.. records]);
+        bed.Clock.SetUtcNow(HourClosed(2));
+        await bed.RunExporterAsync();
+        var before = await bed.ObjectsAsync(profile);
+        Assert.Equal(3, before.Count);
+        Assert.All(before.Values.SelectMany(o => o.Rows.Skip(1)), r => Assert.Equal("0123456789", r[3]));
+
+        var masked = created with { MaskSensitiveData = true, UnmaskedCharacters = 2, Version = 2, UpdatedAt = bed.Clock.GetUtcNow() };
+        await bed.ApplyAsync(new ExportProfileUpdated { Profile = masked }, masked);
+        using var admin = bed.Service.CreateClient(infra.Tokens.Issue(ServiceDefaults.Auth.Roles.AreaAdmin, bed.Area, "admin"));
+        var url = $"/api/areas/{bed.Area}/export-profiles/{profile}/re-exports";
+
+        var bad = await admin.PostAsJsonAsync(url, new { from = Hour0.AddMinutes(30), to = Hour0 });
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        var problem = await bad.Content.ReadAsStringAsync();
+        Assert.Contains("from", problem);
+        Assert.Contains("to", problem);
+        using var viewer = bed.Service.CreateClient(infra.Tokens.Issue(ServiceDefaults.Auth.Roles.AreaViewer, bed.Area, "viewer"));
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PostAsJsonAsync(url, new { from = Hour0, to = Hour0.AddHours(2) })).StatusCode);
+
+        var started = await admin.PostAsJsonAsync(url, new { from = Hour0, to = Hour0.AddHours(2) });
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var operation = (await started.Content.ReadFromJsonAsync<OperationStatus>())!;
+        Assert.Equal(("running", 0L, 2L, "objects"), (operation.State, operation.Done, operation.Total, operation.Unit));
+
+        await bed.RunExporterAsync();
+        var after = await bed.ObjectsAsync(profile);
+        Assert.Equal(before.Keys.Order(), after.Keys.Order()); // same keys: written over, nothing added
+        var rewritten = after.Where(o => o.Key.Contains("/07/", StringComparison.Ordinal) || o.Key.Contains("/08/", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, rewritten.Count);
+        Assert.All(rewritten.SelectMany(o => o.Value.Rows.Skip(1)), r => Assert.Equal("01******89", r[3]));
+        Assert.All(after.Where(o => o.Key.Contains("/09/", StringComparison.Ordinal)).SelectMany(o => o.Value.Rows.Skip(1)), r => Assert.Equal("0123456789", r[3]));
+        Assert.Equal(records.Select(r => r.RequestUuid).Order(), (await bed.ExportedUuidsAsync(profile)).Order());
+
+        var done = (await admin.GetFromJsonAsync<OperationStatus>(started.Headers.Location!.ToString()))!;
+        Assert.Equal(("succeeded", 2L, 2L), (done.State, done.Done, done.Total));
+        using var operatorClient = bed.Service.CreateClient(infra.Tokens.Issue(ServiceDefaults.Auth.Roles.Operator, null, "operator"));
+        var listed = await operatorClient.GetFromJsonAsync<List<OperationStatus>>("/api/ops/operations");
+        Assert.Contains(listed!, o => o.Id == operation.Id && o.Kind == "export-reexport");
     }
 
     private string ThroughProxy(TcpProxy proxy) =>

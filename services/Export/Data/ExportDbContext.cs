@@ -9,6 +9,7 @@ public sealed class ExportDbContext(DbContextOptions<ExportDbContext> options) :
     public DbSet<EnabledPeriod> EnabledPeriods => Set<EnabledPeriod>();
     public DbSet<StagedRecord> StagedRecords => Set<StagedRecord>();
     public DbSet<ExportObject> Objects => Set<ExportObject>();
+    public DbSet<ReExport> ReExports => Set<ReExport>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -38,6 +39,12 @@ public sealed class ExportDbContext(DbContextOptions<ExportDbContext> options) :
             e.HasIndex(o => new { o.ProfileId, o.HourStart });
             e.HasIndex(o => o.Key).IsUnique();
             e.HasIndex(o => o.Uploaded).HasFilter("NOT uploaded");
+            e.HasIndex(o => o.ReExportId).HasFilter("re_export_id IS NOT NULL");
+        });
+        modelBuilder.Entity<ReExport>(e =>
+        {
+            e.ToTable("re_exports");
+            e.HasIndex(r => new { r.AreaId, r.StartedAt });
         });
     }
 }

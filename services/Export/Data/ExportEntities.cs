@@ -68,4 +68,22 @@ public sealed class ExportObject
     public DateTimeOffset? NextAttemptAt { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? UploadedAt { get; set; }
+    /// <summary>The re-export that last asked for this object to be written again, if any.</summary>
+    public Guid? ReExportId { get; set; }
+}
+
+/// <summary>
+/// An area admin's request to write a profile's already exported hours again (same keys, same records: a bucket
+/// emptied by mistake, or masking switched on). Its progress is the share of its objects written again.
+/// </summary>
+public sealed class ReExport
+{
+    public Guid Id { get; set; }
+    public Guid AreaId { get; set; }
+    public Guid ProfileId { get; set; }
+    public required string StartedBy { get; set; }
+    public DateTimeOffset StartedAt { get; set; }
+    public DateTimeOffset From { get; set; }
+    public DateTimeOffset To { get; set; }
+    public int Objects { get; set; }
 }

@@ -103,6 +103,10 @@ namespace CallLogs.Export.Data.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("profile_id");
 
+                    b.Property<Guid?>("ReExportId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("re_export_id");
+
                     b.Property<int>("RecordCount")
                         .HasColumnType("integer")
                         .HasColumnName("record_count");
@@ -133,6 +137,10 @@ namespace CallLogs.Export.Data.Migrations
                     b.HasIndex("Key")
                         .IsUnique()
                         .HasDatabaseName("ix_export_objects_key");
+
+                    b.HasIndex("ReExportId")
+                        .HasDatabaseName("ix_export_objects_re_export_id")
+                        .HasFilter("re_export_id IS NOT NULL");
 
                     b.HasIndex("Uploaded")
                         .HasDatabaseName("ix_export_objects_uploaded")
@@ -187,6 +195,51 @@ namespace CallLogs.Export.Data.Migrations
                         .HasDatabaseName("ix_profiles_area_id");
 
                     b.ToTable("profiles", (string)null);
+                });
+
+            modelBuilder.Entity("CallLogs.Export.Data.ReExport", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<Guid>("AreaId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("area_id");
+
+                    b.Property<DateTimeOffset>("From")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("from");
+
+                    b.Property<int>("Objects")
+                        .HasColumnType("integer")
+                        .HasColumnName("objects");
+
+                    b.Property<Guid>("ProfileId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("profile_id");
+
+                    b.Property<DateTimeOffset>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("StartedBy")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("started_by");
+
+                    b.Property<DateTimeOffset>("To")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("to");
+
+                    b.HasKey("Id")
+                        .HasName("pk_re_exports");
+
+                    b.HasIndex("AreaId", "StartedAt")
+                        .HasDatabaseName("ix_re_exports_area_id_started_at");
+
+                    b.ToTable("re_exports", (string)null);
                 });
 
             modelBuilder.Entity("CallLogs.Export.Data.StagedRecord", b =>

@@ -1,0 +1,108 @@
+using System.Security.Claims;
+using CallLogs.Contracts;
+using CallLogs.Export.Data;
+using CallLogs.Export.Domain;
+using CallLogs.Export.Extensions;
+using CallLogs.ServiceDefaults.Auth;
+using FluentValidation;
+using FluentValidation.Results;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace CallLogs.Export.Apis;
+
+/// <summary>
+/// Re-exporting: the objects of a profile's hours in [from, to) are written again, to the same keys with the same
+/// records (so nothing is duplicated), with the profile's current masking. Only hours whose records are still staged
+/// (within the maximum lateness) can be written again. Progress is shown like every long operation.
+/// </summary>
+public static class ReExportApi
+{
+    public sealed record ReExportRequest(DateTimeOffset? From, DateTimeOffset? To);
+
+    public static IEndpointRouteBuilder MapReExportApi(this IEndpointRouteBuilder app)
+    {
+        var profile = app.MapGroup("/api/areas/{areaId:guid}/export-profiles/{profileId:guid}/re-exports").WithTags("Export");
+        profile.MapPost("", StartReExport).WithName("StartReExport").RequireAreaRole(Roles.AreaAdmin);
+        profile.MapGet("/{reExportId:guid}", GetReExport).WithName("GetReExport").RequireAreaRole(Roles.AreaAdmin, Roles.AreaViewer);
+        app.MapGet("/api/ops/operations", ListOperations).WithName("ListExportOperations").WithTags("Operations").RequireRoles(Roles.Operator, Roles.PlatformAdmin);
+        return app;
+    }
+
+    public static async Task<Results<Accepted<OperationStatus>, ProblemHttpResult>> StartReExport(Guid areaId, Guid profileId, ReExportRequest request,
+        ExportDbContext db, IOptions<ExportOptions> options, TimeProvider clock, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var oldest = ExportRules.HourOf(now - options.Value.MaxLateness);
+        var failures = new List<ValidationFailure>();
+        if (request.From is not { } from || from != ExportRules.HourOf(from))
+        {
+            failures.Add(new("from", "Give the first hour to write again, on the hour (for example 2026-11-20T07:00:00Z)."));
+        }
+        else if (from < oldest)
+        {
+            failures.Add(new("from", $"Records are kept for re-export for {options.Value.MaxLateness.TotalDays:0.#} days: start at {oldest:O} or later."));
+        }
+
+        if (request.To is not { } to || to != ExportRules.HourOf(to) || request.From is { } start && to <= start)
+        {
+            failures.Add(new("to", "Give the end (exclusive), on the hour and after from."));
+        }
+
+        if (failures.Count > 0)
+        {
+            throw new ValidationException(failures);
+        }
+
+        if (!await db.Profiles.AnyAsync(p => p.Id == profileId && p.AreaId == areaId && !p.Deleted, cancellationToken))
+        {
+            return TypedResults.Problem(statusCode: 404, title: "Export profile not found.", detail: "The export service knows no live profile with this id in this area.");
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var reExport = new ReExport
+        {
+            Id = Guid.CreateVersion7(), AreaId = areaId, ProfileId = profileId, From = request.From!.Value, To = request.To!.Value, StartedAt = now,
+            StartedBy = user.FindFirstValue(CallLogsClaims.Name) ?? user.PrincipalId() ?? "unknown",
+        };
+        reExport.Objects = await db.Objects
+            .Where(o => o.ProfileId == profileId && o.Uploaded && o.HourStart >= reExport.From && o.HourStart < reExport.To)
+            .ExecuteUpdateAsync(u => u.SetProperty(o => o.Uploaded, false).SetProperty(o => o.Attempts, 0).SetProperty(o => o.NextAttemptAt, (DateTimeOffset?)null)
+                .SetProperty(o => o.LastError, (string?)null).SetProperty(o => o.ReExportId, reExport.Id), cancellationToken);
+        db.ReExports.Add(reExport);
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return TypedResults.Accepted($"/api/areas/{areaId}/export-profiles/{profileId}/re-exports/{reExport.Id}", await StatusAsync(db, reExport, cancellationToken));
+    }
+
+    public static async Task<Results<Ok<OperationStatus>, ProblemHttpResult>> GetReExport(Guid areaId, Guid profileId, Guid reExportId, ExportDbContext db,
+        CancellationToken cancellationToken) =>
+        await db.ReExports.AsNoTracking().FirstOrDefaultAsync(r => r.Id == reExportId && r.AreaId == areaId && r.ProfileId == profileId, cancellationToken) is { } found
+            ? TypedResults.Ok(await StatusAsync(db, found, cancellationToken))
+            : TypedResults.Problem(statusCode: 404, title: "Re-export not found.", detail: "This profile has no re-export with this id.");
+
+    public static async Task<Ok<List<OperationStatus>>> ListOperations(ExportDbContext db, CancellationToken cancellationToken)
+    {
+        var list = new List<OperationStatus>();
+        foreach (var reExport in await db.ReExports.AsNoTracking().OrderByDescending(r => r.StartedAt).Take(50).ToListAsync(cancellationToken))
+        {
+            list.Add(await StatusAsync(db, reExport, cancellationToken));
+        }
+
+        return TypedResults.Ok(list);
+    }
+
+    /// <summary>Running until every object it asked for is written again (an object re-exported since by a newer request counts as done).</summary>
+    private static async Task<OperationStatus> StatusAsync(ExportDbContext db, ReExport r, CancellationToken cancellationToken)
+    {
+        var pending = await db.Objects.Where(o => o.ReExportId == r.Id && !o.Uploaded)
+            .GroupBy(o => 1).Select(g => new { Count = g.Count(), Error = g.Max(o => o.LastError) }).FirstOrDefaultAsync(cancellationToken);
+        var last = await db.Objects.Where(o => o.ReExportId == r.Id && o.Uploaded).MaxAsync(o => o.UploadedAt, cancellationToken);
+        var done = r.Objects - (pending?.Count ?? 0);
+        var finished = pending is null;
+        return new OperationStatus(r.Id, "export", "export-reexport", r.AreaId, r.StartedBy, r.StartedAt, last ?? r.StartedAt, finished ? last ?? r.StartedAt : null,
+            finished ? "succeeded" : "running", done, r.Objects, "objects",
+            finished ? $"Wrote {r.Objects} objects of {r.From:yyyy-MM-dd HH:mm}–{r.To:yyyy-MM-dd HH:mm} UTC again" : pending!.Error);
+    }
+}
