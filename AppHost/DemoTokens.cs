@@ -47,15 +47,18 @@ internal static class DemoTokens
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", platformToken);
         try
         {
-            using var created = await http.PostAsJsonAsync("/api/areas", new { name = DemoAreaName }, cancellationToken);
-            if (created.IsSuccessStatusCode)
+            // Look first: a data folder kept from an earlier run has the area already (creating it again is a conflict).
+            async Task<Guid?> FindAsync() => (await http.GetFromJsonAsync<JsonElement>("/api/areas", cancellationToken)).EnumerateArray()
+                .Where(a => a.GetProperty("name").GetString() == DemoAreaName).Select(a => (Guid?)a.GetProperty("id").GetGuid()).FirstOrDefault();
+            if (await FindAsync() is { } existing)
             {
-                return (await created.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("id").GetGuid();
+                return existing;
             }
 
-            var areas = await http.GetFromJsonAsync<JsonElement>("/api/areas", cancellationToken);
-            return areas.EnumerateArray().Where(a => a.GetProperty("name").GetString() == DemoAreaName)
-                .Select(a => (Guid?)a.GetProperty("id").GetGuid()).FirstOrDefault();
+            using var created = await http.PostAsJsonAsync("/api/areas", new { name = DemoAreaName }, cancellationToken);
+            return created.IsSuccessStatusCode
+                ? (await created.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("id").GetGuid()
+                : await FindAsync();
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException)
         {
