@@ -1,21 +1,16 @@
 using System.Globalization;
+using CallLogs.Testing;
 
 namespace CallLogs.Bench.Ingest;
 
 /// <summary>Writes this benchmark's section of docs/benchmarks.md, replacing the previous run's.</summary>
 internal static class Report
 {
-    private const string Begin = "<!-- ingest-bench:begin -->";
-    private const string End = "<!-- ingest-bench:end -->";
-
     public static async Task WriteAsync(int total, int batchSize, int concurrency, string source, double broker, double copy, double accepted, double stored)
     {
-        var path = Path.Combine(CallLogs.AppHost.Hosting.RepositoryPaths.Root, "docs", "benchmarks.md");
-        var text = File.Exists(path) ? await File.ReadAllTextAsync(path) : "# Benchmarks\n\nMeasured on this project's machines (2 cores, 24 GB); they are noisy, so each figure stands beside baselines measured in the same run, and the ratios are what count.\n";
         string F(double v) => v.ToString("N0", CultureInfo.InvariantCulture);
         string R(double v) => v.ToString("0.00", CultureInfo.InvariantCulture);
-        var section = $"""
-            {Begin}
+        await BenchmarkReport.WriteSectionAsync("ingest-bench", $"""
             ## Ingest: records accepted and stored (issue 4)
 
             `dotnet run -c Release --project bench/IngestBench` — {F(total)} call records (all fields filled) posted to the ingest
@@ -31,12 +26,6 @@ internal static class Report
             | **ingest: accepted and stored** | **{F(stored)}** | {R(stored / broker)} | {R(stored / copy)} |
 
             Target: at least 20,000 records/s accepted and stored on 2 cores.
-            {End}
-            """;
-        var start = text.IndexOf(Begin, StringComparison.Ordinal);
-        var end = text.IndexOf(End, StringComparison.Ordinal);
-        text = start >= 0 && end > start ? text[..start] + section + text[(end + End.Length)..] : text.TrimEnd() + "\n\n" + section + "\n";
-        await File.WriteAllTextAsync(path, text);
-        Console.WriteLine($"wrote {path}");
+            """);
     }
 }

@@ -227,18 +227,12 @@ internal static class Stats
 
 internal static class Report
 {
-    private const string Begin = "<!-- stream-bench:begin -->";
-    private const string End = "<!-- stream-bench:end -->";
-
     public static async Task WriteAsync(int rate, int subscribers, int seconds, string source, List<double> baseline, List<double> system, double delivered)
     {
-        var path = Path.Combine(RepositoryPaths.Root, "docs", "benchmarks.md");
-        var text = File.Exists(path) ? await File.ReadAllTextAsync(path) : "# Benchmarks\n";
         var b = Stats.Of(baseline);
         var s = Stats.Of(system);
         string F(double v) => v.ToString("N0", CultureInfo.InvariantCulture);
-        var section = $"""
-            {Begin}
+        await BenchmarkReport.WriteSectionAsync("stream-bench", $"""
             ## Stream: latency from ingest accepted to record received (issue 6)
 
             `dotnet run -c Release --project bench/StreamBench` — {F(rate)} records/s posted to the ingest service for {seconds} s
@@ -252,12 +246,6 @@ internal static class Report
             | **ingest accepted → received by each of {subscribers} subscribers** | **{F(s.P50)}** | **{F(s.P99)}** | **{F(s.Max)}** | {F(system.Count)} |
 
             Delivered: {F(delivered)} records/s in all ({F(delivered / subscribers)} per subscriber). Target: p99 under 100 ms.
-            {End}
-            """;
-        var start = text.IndexOf(Begin, StringComparison.Ordinal);
-        var end = text.IndexOf(End, StringComparison.Ordinal);
-        text = start >= 0 && end > start ? text[..start] + section + text[(end + End.Length)..] : text.TrimEnd() + "\n\n" + section + "\n";
-        await File.WriteAllTextAsync(path, text);
-        Console.WriteLine($"wrote {path}");
+            """);
     }
 }
