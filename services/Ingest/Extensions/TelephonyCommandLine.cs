@@ -57,11 +57,13 @@ public static class TelephonyCommandLine
                     var (_, result) = await operations.RunAsync(area, "telephony-generate", "calls", startedBy, progress => days is { } dd
                         ? generation.FromDaysAsync(area, dd, now, CancellationToken.None, Print(progress))
                         : generation.FromCountAsync(area, count, CancellationToken.None, Print(progress)), TelephonyOperations.Describe, CancellationToken.None);
+                    await Console.Error.WriteLineAsync();
                     Console.WriteLine(TelephonyOperations.Describe(result));
                     return 0;
                 case "delete" when days is not null || args.Contains("--all"):
                     var (_, deleted) = await operations.RunAsync(area, "telephony-delete", "call logs", startedBy,
                         progress => generation.DeleteAsync(area, days, now, CancellationToken.None, Print(progress)), n => $"Deleted {n} call logs", CancellationToken.None);
+                    await Console.Error.WriteLineAsync();
                     Console.WriteLine($"Deleted {deleted} call logs");
                     return 0;
                 default:
