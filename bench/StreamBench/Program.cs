@@ -1,10 +1,12 @@
 // Stream benchmark: latency from "ingest accepted" (the record's ingestion_time) to "record received" by each of five
 // WebSocket subscribers, at 5,000 records/s posted to the ingest service; both services are real processes. Beside
-// it, in the same run, the raw MassTransit publish-to-consume latency of the same batches.
+// it, in the same run, the raw MassTransit publish-to-consume latency of the same batches. Each run starts with a
+// warm-up at the same rate (JIT, connection pools, first queries) whose records are not counted.
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using CallLogs.AppHost.Hosting;
@@ -17,12 +19,13 @@ const int RecordsPerSecond = 5_000;
 const int BatchSize = 250;
 const int Seconds = 20;
 const int Subscribers = 5;
+const int WarmUpSeconds = 5;
 
 var infra = new Infrastructure();
 await infra.InitializeAsync();
 try
 {
-    var baseline = await RawBrokerLatencyAsync(infra, RecordsPerSecond, BatchSize, Seconds);
+    var baseline = await RawBrokerLatencyAsync(infra, RecordsPerSecond, BatchSize, WarmUpSeconds, Seconds);
     Console.WriteLine($"raw MassTransit publish→consume: {Stats.Describe(baseline)}");
 
     var vhost = new Uri(await infra.NewRabbitMqVirtualHostAsync());
@@ -63,15 +66,20 @@ try
         }
 
         using var stop = new CancellationTokenSource();
-        var readers = sockets.Select((s, i) => ReadAsync(s, latencies[i], stop.Token)).ToList();
+        var measureFrom = new StrongBox<long>(long.MaxValue);
+        var readers = sockets.Select((s, i) => ReadAsync(s, latencies[i], measureFrom, stop.Token)).ToList();
 
         using var ingest = new HttpClient { BaseAddress = services.Single(s => s.Service == "Ingest").Url };
         ingest.DefaultRequestHeaders.Authorization = new("Bearer", infra.Tokens.Issue(Roles.Ingest, area, "bench-gateway"));
-        var sent = await Pace.RunAsync(RecordsPerSecond, BatchSize, Seconds, async batch =>
+        async Task Post(List<CallRecord> batch)
         {
             using var response = await ingest.PostAsJsonAsync($"/api/areas/{area}/call-records", batch.Select(r => JsonDocument.Parse(CallRecordFields.ToFlatJson(r)).RootElement));
             response.EnsureSuccessStatusCode();
-        });
+        }
+
+        await Pace.RunAsync(RecordsPerSecond, BatchSize, WarmUpSeconds, Post);
+        measureFrom.Value = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var sent = await Pace.RunAsync(RecordsPerSecond, BatchSize, Seconds, Post);
 
         await Eventually.Until(() => latencies.All(l => { lock (l) { return l.Count >= sent; } }), TimeSpan.FromSeconds(60), "every subscriber got every record");
         await stop.CancelAsync();
@@ -97,7 +105,8 @@ finally
     await infra.DisposeAsync();
 }
 
-static async Task ReadAsync(ClientWebSocket socket, List<double> latencies, CancellationToken stop)
+/// <summary>Reads frames; records accepted before <paramref name="measureFrom"/> (the warm-up) are not counted.</summary>
+static async Task ReadAsync(ClientWebSocket socket, List<double> latencies, StrongBox<long> measureFrom, CancellationToken stop)
 {
     var buffer = new byte[4 << 20];
     var text = new MemoryStream();
@@ -124,7 +133,11 @@ static async Task ReadAsync(ClientWebSocket socket, List<double> latencies, Canc
             {
                 foreach (var record in data.EnumerateArray())
                 {
-                    latencies.Add(now - long.Parse(record.GetProperty("ingestion_time").GetString()!, CultureInfo.InvariantCulture));
+                    var accepted = long.Parse(record.GetProperty("ingestion_time").GetString()!, CultureInfo.InvariantCulture);
+                    if (accepted >= Volatile.Read(ref measureFrom.Value))
+                    {
+                        latencies.Add(now - accepted);
+                    }
                 }
             }
         }
@@ -134,8 +147,9 @@ static async Task ReadAsync(ClientWebSocket socket, List<double> latencies, Canc
     }
 }
 
-static async Task<List<double>> RawBrokerLatencyAsync(Infrastructure infra, int rate, int batchSize, int seconds)
+static async Task<List<double>> RawBrokerLatencyAsync(Infrastructure infra, int rate, int batchSize, int warmUpSeconds, int seconds)
 {
+    var measureFrom = long.MaxValue;
     var vhost = await infra.NewRabbitMqVirtualHostAsync();
     var latencies = new List<double>();
     var bus = Bus.Factory.CreateUsingRabbitMq(rabbit =>
@@ -146,7 +160,7 @@ static async Task<List<double>> RawBrokerLatencyAsync(Infrastructure infra, int 
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             lock (latencies)
             {
-                latencies.AddRange(context.Message.Records.Select(r => (double)(now - r.IngestionTime)));
+                latencies.AddRange(context.Message.Records.Where(r => r.IngestionTime >= Volatile.Read(ref measureFrom)).Select(r => (double)(now - r.IngestionTime)));
             }
 
             return Task.CompletedTask;
@@ -156,13 +170,16 @@ static async Task<List<double>> RawBrokerLatencyAsync(Infrastructure infra, int 
     try
     {
         var area = Guid.NewGuid();
-        var sent = await Pace.RunAsync(rate, batchSize, seconds, batch => bus.Publish(new CallRecordsIngested
+        Task Publish(List<CallRecord> batch) => bus.Publish(new CallRecordsIngested
         {
             BatchId = Guid.NewGuid(),
             AreaId = area,
             AcceptedAt = DateTimeOffset.UtcNow,
             Records = batch.Select(r => r with { IngestionTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }).ToList(),
-        }));
+        });
+        await Pace.RunAsync(rate, batchSize, warmUpSeconds, Publish);
+        Volatile.Write(ref measureFrom, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var sent = await Pace.RunAsync(rate, batchSize, seconds, Publish);
         await Eventually.Until(() => { lock (latencies) { return latencies.Count >= sent; } }, TimeSpan.FromSeconds(60));
         return latencies;
     }
@@ -236,8 +253,8 @@ internal static class Report
             ## Stream: latency from ingest accepted to record received (issue 6)
 
             `dotnet run -c Release --project bench/StreamBench` — {F(rate)} records/s posted to the ingest service for {seconds} s
-            (batches of 250), {subscribers} WebSocket subscribers on the area's channel; ingest and stream are real processes; servers:
-            {source}. Latency = time a subscriber parsed the frame − the record's `ingestion_time` (set when ingest accepted it),
+            after a 5 s warm-up at the same rate that is not counted (batches of 250), {subscribers} WebSocket subscribers on the
+            area's channel; ingest and stream are real processes; servers: {source}. Latency = time a subscriber parsed the frame − the record's `ingestion_time` (set when ingest accepted it),
             in milliseconds (both clocks are this machine's).
 
             | measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC | p50 ms | p99 ms | max ms | records |
