@@ -28,30 +28,15 @@ public sealed class BatchAcceptance(NpgsqlDataSource dataSource, IPublishEndpoin
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var create = new NpgsqlCommand(
-            "CREATE TEMP TABLE IF NOT EXISTS incoming_requests (request_uuid text NOT NULL) ON COMMIT DELETE ROWS", connection, transaction))
-        {
-            await create.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await using (var copy = await connection.BeginBinaryImportAsync("COPY incoming_requests (request_uuid) FROM STDIN (FORMAT BINARY)", cancellationToken))
-        {
-            foreach (var record in records)
-            {
-                await copy.StartRowAsync(cancellationToken);
-                await copy.WriteAsync(record.RequestUuid, NpgsqlDbType.Text, cancellationToken);
-            }
-
-            await copy.CompleteAsync(cancellationToken);
-        }
-
+        // One round trip: the batch's ids as an array parameter, reserved unless already accepted.
         var fresh = new HashSet<string>(StringComparer.Ordinal);
         await using (var reserve = new NpgsqlCommand(
-            "INSERT INTO accepted_requests (area_id, request_uuid, accepted_at) SELECT @area, request_uuid, @now FROM incoming_requests ON CONFLICT DO NOTHING RETURNING request_uuid",
+            "INSERT INTO accepted_requests (area_id, request_uuid, accepted_at) SELECT @area, u, @now FROM unnest(@uuids) AS u ON CONFLICT DO NOTHING RETURNING request_uuid",
             connection, transaction))
         {
             reserve.Parameters.AddWithValue("area", areaId);
             reserve.Parameters.AddWithValue("now", now.UtcDateTime);
+            reserve.Parameters.Add(new NpgsqlParameter<string[]>("uuids", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. records.Select(r => r.RequestUuid)] });
             await using var reader = await reserve.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
