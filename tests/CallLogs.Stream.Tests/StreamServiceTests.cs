@@ -175,6 +175,42 @@ public sealed class StreamServiceTests(Infrastructure infra) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Concurrent_enables_and_new_tokens_leave_exactly_one_token_enabled()
+    {
+        var channel = await CreateChannelAsync();
+        var first = channel.Tokens.Single();
+        Assert.Equal(HttpStatusCode.OK, (await _admin.PostAsync($"/api/areas/{_area}/stream-channel/tokens/{first.Id}/disable", null)).StatusCode);
+        using (var created = await _admin.PostAsync($"/api/areas/{_area}/stream-channel/tokens", null))
+        {
+            var second = (await created.Content.ReadFromJsonAsync<ChannelsApi.TokenResponse>(Json))!;
+            Assert.Equal(HttpStatusCode.OK, (await _admin.PostAsync($"/api/areas/{_area}/stream-channel/tokens/{second.Id}/disable", null)).StatusCode);
+        }
+
+        // Two disabled tokens; at once: enable the first (5 times), enable the second (5 times), make new ones (5 times).
+        var read = (await _admin.GetFromJsonAsync<ChannelsApi.ChannelResponse>($"/api/areas/{_area}/stream-channel", Json))!;
+        var requests = read.Tokens.SelectMany(t => Enumerable.Repeat($"/api/areas/{_area}/stream-channel/tokens/{t.Id}/enable", 5))
+            .Concat(Enumerable.Repeat($"/api/areas/{_area}/stream-channel/tokens", 5))
+            .Select(async url =>
+            {
+                using var response = await _admin.PostAsync(url, null);
+                return (Url: url, response.StatusCode);
+            });
+        var answers = await Task.WhenAll(requests);
+
+        // One request wins (enabling the token it enabled again is fine: it is already the enabled one); every other is refused.
+        var won = answers.Where(a => a.StatusCode is HttpStatusCode.OK or HttpStatusCode.Created).ToList();
+        Assert.Single(won.Select(a => a.Url).Distinct());
+        Assert.True(won.Count == 1 || won[0].Url.EndsWith("/enable", StringComparison.Ordinal), "only enabling the same token again can succeed twice");
+        Assert.All(answers.Except(won), a => Assert.Equal(HttpStatusCode.Conflict, a.StatusCode));
+        var after = (await _admin.GetFromJsonAsync<ChannelsApi.ChannelResponse>($"/api/areas/{_area}/stream-channel", Json))!;
+        var enabled = Assert.Single(after.Tokens, t => t.Status == "enabled");
+        if (won[0].Url.EndsWith("/enable", StringComparison.Ordinal))
+        {
+            Assert.Contains(enabled.Id.ToString(), won[0].Url);
+        }
+    }
+
+    [Fact]
     public async Task Viewers_cannot_see_the_configuration_and_other_areas_cannot_find_it()
     {
         await CreateChannelAsync();
