@@ -5,14 +5,14 @@ namespace CallLogs.Export.Tests;
 
 public sealed class ExportRulesTests
 {
-    private static CallRecord Record(string? key = "k1", string? service = "Weather", string? serviceId = "svc-1", int? code = 200) => new()
+    private static CallRecord Record(string? key = "k1") => new()
     {
         RequestUuid = Guid.NewGuid().ToString(),
         RequestTime = DateTimeOffset.UtcNow,
         ApiKey = key,
-        ServiceName = service,
-        ServiceId = serviceId,
-        HttpStatusCode = code,
+        ServiceName = "Weather",
+        ServiceId = "svc-1",
+        HttpStatusCode = 200,
     };
 
     private static readonly DateTimeOffset Hour = new(2026, 11, 23, 7, 0, 0, TimeSpan.Zero);
