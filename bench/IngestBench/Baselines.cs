@@ -4,6 +4,7 @@ using CallLogs.Testing;
 using MassTransit;
 using Npgsql;
 using NpgsqlTypes;
+using RabbitMQ.Client;
 
 namespace CallLogs.Bench.Ingest;
 
@@ -144,4 +145,29 @@ internal static class Records
         QpsThrottleValue = 10,
         QuotaValue = 1000,
     };
+}
+
+/// <summary>A durable queue bound to the batch messages' exchange, as the export and stream services' queues are.</summary>
+internal sealed class Downstream(IConnection connection, IChannel channel) : IAsyncDisposable
+{
+    private const string Queue = "bench-downstream";
+
+    public static async Task<Downstream> BindAsync(Uri vhost)
+    {
+        var connection = await new ConnectionFactory { Uri = vhost }.CreateConnectionAsync();
+        var channel = await connection.CreateChannelAsync();
+        var exchange = $"{typeof(CallRecordsIngested).Namespace}:{nameof(CallRecordsIngested)}";
+        await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: true);
+        await channel.QueueDeclareAsync(Queue, durable: true, exclusive: false, autoDelete: false);
+        await channel.QueueBindAsync(Queue, exchange, "");
+        return new Downstream(connection, channel);
+    }
+
+    public Task<uint> MessageCountAsync() => channel.MessageCountAsync(Queue);
+
+    public async ValueTask DisposeAsync()
+    {
+        await channel.DisposeAsync();
+        await connection.DisposeAsync();
+    }
 }

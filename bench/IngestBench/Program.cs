@@ -1,6 +1,7 @@
 // Ingest benchmark: records per second accepted and stored by the ingest service (a real process, real HTTP,
 // batches of 1,000), beside two baselines measured in the same run on the same servers and the same records:
-// the raw MassTransit publish/consume rate of the batch messages, and the raw PostgreSQL binary COPY rate.
+// the raw MassTransit publish/consume rate of the batch messages, and the raw PostgreSQL binary COPY rate. A durable
+// queue stands for the downstream services, so the broker takes and keeps every batch message as it would in use.
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -33,6 +34,8 @@ try
     Console.WriteLine($"raw binary COPY: {copy:N0} records/s");
 
     var vhost = new Uri(await infra.NewRabbitMqVirtualHostAsync());
+    // The queue of a downstream service (export, stream), bound before ingest starts: the broker keeps every batch.
+    await using var downstream = await Downstream.BindAsync(vhost);
     var endpoints = new InfrastructureEndpoints(vhost, infra.RabbitMqManagementUri, infra.PostgresAdminConnectionString, infra.S3ConnectionString);
     var port = Ports.Free();
     var database = $"bench_{Guid.NewGuid():N}";
@@ -71,6 +74,12 @@ try
     var connection = new NpgsqlConnectionStringBuilder(infra.PostgresAdminConnectionString) { Database = database }.ConnectionString;
     await Eventually.Until(async () => await Baselines.CountAsync(connection, area) >= total, TimeSpan.FromMinutes(5), "every record stored");
     var stored = clock.Elapsed;
+
+    var queued = await downstream.MessageCountAsync();
+    if (queued < Batches)
+    {
+        throw new InvalidOperationException($"only {queued} batch messages reached the downstream queue, {Batches} expected");
+    }
 
     var acceptedRate = total / accepted.TotalSeconds;
     var storedRate = total / stored.TotalSeconds;

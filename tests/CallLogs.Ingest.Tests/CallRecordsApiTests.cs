@@ -130,6 +130,29 @@ public sealed class CallRecordsApiTests(Infrastructure infra) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Records_are_stored_when_the_answer_comes_and_a_row_whose_reservation_was_forgotten_is_not_stored_twice()
+    {
+        var kept = Record();
+        var uuid = (string)kept["request_uuid"]!;
+        await PostAsync(new[] { kept });
+        Assert.Single(await StoredAsync(), r => r.GetProperty("request_uuid").GetString() == uuid);
+
+        var dataSource = _service.Services.GetRequiredService<Npgsql.NpgsqlDataSource>();
+        await using (var forget = dataSource.CreateCommand($"DELETE FROM accepted_requests WHERE request_uuid = '{uuid}'"))
+        {
+            Assert.Equal(1, await forget.ExecuteNonQueryAsync());
+        }
+
+        var other = Record();
+        var again = await PostAsync(new[] { kept, other });
+
+        Assert.Equal(2, again.GetProperty("accepted").GetInt32());
+        var stored = await StoredAsync();
+        Assert.Single(stored, r => r.GetProperty("request_uuid").GetString() == uuid);
+        Assert.Single(stored, r => r.GetProperty("request_uuid").GetString() == (string)other["request_uuid"]!);
+    }
+
+    [Fact]
     public async Task Newline_delimited_json_is_taken_too_and_a_large_batch_goes_on_as_several_batch_messages()
     {
         var lines = string.Join("\n", Enumerable.Range(0, 2500).Select(_ => JsonSerializer.Serialize(Record()))) + "\nnot json\n";

@@ -12,11 +12,11 @@ public sealed class BrokerUnavailableException(Exception inner) : Exception("The
 
 /// <summary>
 /// Accepts a batch all or nothing: in one transaction the new request ids are reserved (a duplicate of an accepted
-/// one is recognised and left out), the new records are published as batch messages and confirmed by the broker,
-/// and only then is the reservation committed. If the broker does not confirm, the transaction rolls back and the
-/// gateway's retry finds nothing reserved.
+/// one is recognised and left out), the new records are written to the store with binary COPY, published as batch
+/// messages and confirmed by the broker, and only then is the transaction committed. If the broker does not confirm,
+/// the transaction rolls back and the gateway's retry finds nothing reserved or stored.
 /// </summary>
-public sealed class BatchAcceptance(NpgsqlDataSource dataSource, IPublishEndpoint publish, IOptions<IngestOptions> options)
+public sealed class BatchAcceptance(NpgsqlDataSource dataSource, CallRecordStore store, IPublishEndpoint publish, IOptions<IngestOptions> options)
 {
     public async Task<(int Accepted, int Duplicates)> AcceptAsync(Guid areaId, IReadOnlyList<CallRecord> records, DateTimeOffset now,
         CancellationToken cancellationToken)
@@ -26,7 +26,23 @@ public sealed class BatchAcceptance(NpgsqlDataSource dataSource, IPublishEndpoin
             return (0, 0);
         }
 
+        try
+        {
+            return await AcceptOnceAsync(areaId, records, now, cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.CheckViolation)
+        {
+            // No partition for a day that another instance's retention dropped meanwhile: learn the partitions again.
+            store.ForgetPartitions();
+            return await AcceptOnceAsync(areaId, records, now, cancellationToken);
+        }
+    }
+
+    private async Task<(int Accepted, int Duplicates)> AcceptOnceAsync(Guid areaId, IReadOnlyList<CallRecord> records, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await store.EnsurePartitionsAsync(connection, records, cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         // One round trip: the batch's ids as an array parameter, reserved unless already accepted.
         var fresh = new HashSet<string>(StringComparer.Ordinal);
@@ -44,9 +60,10 @@ public sealed class BatchAcceptance(NpgsqlDataSource dataSource, IPublishEndpoin
             }
         }
 
-        var accepted = records.Where(r => fresh.Contains(r.RequestUuid)).ToList();
+        var accepted = fresh.Count == records.Count ? records : records.Where(r => fresh.Contains(r.RequestUuid)).ToList();
         if (accepted.Count > 0)
         {
+            await store.WriteAsync(connection, transaction, areaId, accepted, cancellationToken);
             await PublishAsync(areaId, accepted, now, cancellationToken);
         }
 
@@ -54,7 +71,7 @@ public sealed class BatchAcceptance(NpgsqlDataSource dataSource, IPublishEndpoin
         return (accepted.Count, records.Count - accepted.Count);
     }
 
-    private async Task PublishAsync(Guid areaId, List<CallRecord> accepted, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task PublishAsync(Guid areaId, IReadOnlyList<CallRecord> accepted, DateTimeOffset now, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.Value.PublishTimeout);

@@ -11,72 +11,98 @@ public sealed record CallRecordFilter(
     (DateTimeOffset Time, string Uuid)? Before, int Limit);
 
 /// <summary>
-/// The <c>call_records</c> table, partitioned by day of request_time: written with binary COPY (idempotent: a
-/// redelivered batch inserts nothing twice), read newest first with keyset paging, expired by dropping partitions.
+/// The <c>call_records</c> table, partitioned by day of request_time: written with binary COPY in the transaction
+/// that reserves the records' ids, read newest first with keyset paging, expired by dropping partitions.
 /// </summary>
 public sealed class CallRecordStore(NpgsqlDataSource dataSource)
 {
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly ConcurrentDictionary<DateOnly, bool> _partitions = new();
 
-    public async Task<int> StoreAsync(Guid areaId, IReadOnlyList<CallRecord> records, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes records whose ids were just reserved, in the caller's transaction, with binary COPY straight into the
+    /// partitioned table. Should a row of the same id still be there (its reservation forgotten by hand), the COPY is
+    /// undone to a savepoint and the batch goes through a temporary table with <c>ON CONFLICT DO NOTHING</c>.
+    /// </summary>
+    public async Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid areaId, IReadOnlyList<CallRecord> records,
+        CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await EnsurePartitionsAsync(connection, records.Select(r => DateOnly.FromDateTime(r.RequestTime.UtcDateTime)), cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await transaction.SaveAsync("copy", cancellationToken);
+        try
+        {
+            await CopyAsync(connection, "call_records", areaId, records, cancellationToken);
+            return;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            await transaction.RollbackAsync("copy", cancellationToken);
+        }
+
         await using (var create = new NpgsqlCommand(
             "CREATE TEMP TABLE IF NOT EXISTS call_records_staging (LIKE call_records) ON COMMIT DELETE ROWS", connection, transaction))
         {
             await create.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await using (var copy = await connection.BeginBinaryImportAsync(
-            "COPY call_records_staging (area_id, request_time, request_uuid, ingestion_time, api_key, service_id, service_name, endpoint_name, http_status_code, src_ip, record) FROM STDIN (FORMAT BINARY)",
-            cancellationToken))
-        {
-            foreach (var record in records)
-            {
-                await copy.StartRowAsync(cancellationToken);
-                await copy.WriteAsync(areaId, NpgsqlDbType.Uuid, cancellationToken);
-                await copy.WriteAsync(record.RequestTime.UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
-                await copy.WriteAsync(record.RequestUuid, NpgsqlDbType.Text, cancellationToken);
-                await copy.WriteAsync(record.IngestionTime, NpgsqlDbType.Bigint, cancellationToken);
-                await WriteNullableAsync(copy, record.ApiKey, cancellationToken);
-                await WriteNullableAsync(copy, record.ServiceId, cancellationToken);
-                await WriteNullableAsync(copy, record.ServiceName, cancellationToken);
-                await WriteNullableAsync(copy, record.EndpointName, cancellationToken);
-                if (record.HttpStatusCode is { } code)
-                {
-                    await copy.WriteAsync(code, NpgsqlDbType.Integer, cancellationToken);
-                }
-                else
-                {
-                    await copy.WriteNullAsync(cancellationToken);
-                }
+        await CopyAsync(connection, "call_records_staging", areaId, records, cancellationToken);
+        await using var insert = new NpgsqlCommand(
+            "INSERT INTO call_records SELECT * FROM call_records_staging ON CONFLICT DO NOTHING", connection, transaction);
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
 
-                await WriteNullableAsync(copy, record.SrcIp, cancellationToken);
-                await copy.WriteAsync(CallRecordFields.ToFlatJson(record), NpgsqlDbType.Jsonb, cancellationToken);
+    /// <summary>Makes sure the day partitions of these records exist (once per day and process).</summary>
+    public async Task EnsurePartitionsAsync(NpgsqlConnection connection, IEnumerable<CallRecord> records, CancellationToken cancellationToken)
+    {
+        foreach (var day in records.Select(r => DateOnly.FromDateTime(r.RequestTime.UtcDateTime)).Distinct().Where(d => !_partitions.ContainsKey(d)))
+        {
+            var sql = $"CREATE TABLE IF NOT EXISTS call_records_p{day:yyyyMMdd} PARTITION OF call_records FOR VALUES FROM ('{day:yyyy-MM-dd}') TO ('{day.AddDays(1):yyyy-MM-dd}')";
+            try
+            {
+                await using var create = new NpgsqlCommand(sql, connection);
+                await create.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.DuplicateTable or PostgresErrorCodes.UniqueViolation)
+            {
+                // Another instance created it at the same moment.
             }
 
-            await copy.CompleteAsync(cancellationToken);
+            _partitions[day] = true;
+        }
+    }
+
+    /// <summary>What is known of existing partitions may be stale (another instance dropped one): learn it again.</summary>
+    public void ForgetPartitions() => _partitions.Clear();
+
+    private static async Task CopyAsync(NpgsqlConnection connection, string table, Guid areaId, IReadOnlyList<CallRecord> records, CancellationToken cancellationToken)
+    {
+        await using var copy = await connection.BeginBinaryImportAsync(
+            $"COPY {table} (area_id, request_time, request_uuid, ingestion_time, api_key, service_id, service_name, endpoint_name, http_status_code, src_ip, record) FROM STDIN (FORMAT BINARY)",
+            cancellationToken);
+        foreach (var record in records)
+        {
+            await copy.StartRowAsync(cancellationToken);
+            await copy.WriteAsync(areaId, NpgsqlDbType.Uuid, cancellationToken);
+            await copy.WriteAsync(record.RequestTime.UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
+            await copy.WriteAsync(record.RequestUuid, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(record.IngestionTime, NpgsqlDbType.Bigint, cancellationToken);
+            await WriteNullableAsync(copy, record.ApiKey, cancellationToken);
+            await WriteNullableAsync(copy, record.ServiceId, cancellationToken);
+            await WriteNullableAsync(copy, record.ServiceName, cancellationToken);
+            await WriteNullableAsync(copy, record.EndpointName, cancellationToken);
+            if (record.HttpStatusCode is { } code)
+            {
+                await copy.WriteAsync(code, NpgsqlDbType.Integer, cancellationToken);
+            }
+            else
+            {
+                await copy.WriteNullAsync(cancellationToken);
+            }
+
+            await WriteNullableAsync(copy, record.SrcIp, cancellationToken);
+            await copy.WriteAsync(CallRecordFields.ToFlatJson(record), NpgsqlDbType.Jsonb, cancellationToken);
         }
 
-        int inserted;
-        try
-        {
-            await using var insert = new NpgsqlCommand(
-                "INSERT INTO call_records SELECT * FROM call_records_staging ON CONFLICT DO NOTHING", connection, transaction);
-            inserted = await insert.ExecuteNonQueryAsync(cancellationToken);
-        }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.CheckViolation)
-        {
-            // No partition for a day another instance dropped meanwhile: forget what we knew; the retry recreates it.
-            _partitions.Clear();
-            throw;
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-        return inserted;
+        await copy.CompleteAsync(cancellationToken);
     }
 
     public async Task<List<(DateTimeOffset Time, string Uuid, string Json)>> QueryAsync(CallRecordFilter filter, CancellationToken cancellationToken)
@@ -177,32 +203,15 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource)
             deleted += await delete.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        // Reservations outlive the records they stand for by two days (a day partition is dropped whole, a request_time
+        // may be up to a day ahead of its acceptance), so an id that is forgotten has no row left to collide with.
         await using (var forget = new NpgsqlCommand("DELETE FROM accepted_requests WHERE accepted_at < @before", connection))
         {
-            forget.Parameters.AddWithValue("before", now.UtcDateTime.AddDays(-longest));
+            forget.Parameters.AddWithValue("before", now.UtcDateTime.AddDays(-longest - 2));
             await forget.ExecuteNonQueryAsync(cancellationToken);
         }
 
         return (dropped, deleted);
-    }
-
-    private async Task EnsurePartitionsAsync(NpgsqlConnection connection, IEnumerable<DateOnly> days, CancellationToken cancellationToken)
-    {
-        foreach (var day in days.Distinct().Where(d => !_partitions.ContainsKey(d)))
-        {
-            var sql = $"CREATE TABLE IF NOT EXISTS call_records_p{day:yyyyMMdd} PARTITION OF call_records FOR VALUES FROM ('{day:yyyy-MM-dd}') TO ('{day.AddDays(1):yyyy-MM-dd}')";
-            try
-            {
-                await using var create = new NpgsqlCommand(sql, connection);
-                await create.ExecuteNonQueryAsync(cancellationToken);
-            }
-            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.DuplicateTable or PostgresErrorCodes.UniqueViolation)
-            {
-                // Another consumer created it at the same moment.
-            }
-
-            _partitions[day] = true;
-        }
     }
 
     private static Task WriteNullableAsync(NpgsqlBinaryImporter copy, string? value, CancellationToken cancellationToken) =>

@@ -1,5 +1,4 @@
 using MassTransit;
-using CallLogs.Ingest.Consumers;
 using CallLogs.Ingest.Data;
 using CallLogs.ServiceDefaults.Data;
 using CallLogs.ServiceDefaults.Messaging;
@@ -14,7 +13,7 @@ public static class Extensions
         builder.Services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.AddServiceDatabase<IngestDbContext>("ingestdb");
         builder.AddOutbox<IngestDbContext>();
-        builder.AddMessaging(bus => bus.AddConsumer<StoreCallRecordsConsumer, StoreCallRecordsConsumerDefinition>());
+        builder.AddMessaging();
         builder.Services.AddSingleton<CallRecordStore>();
         builder.Services.AddScoped<BatchAcceptance>();
         builder.Services.AddSingleton<RetentionJob>();
