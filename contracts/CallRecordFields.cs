@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace CallLogs.Contracts;
 
@@ -26,43 +27,30 @@ public static class CallRecordFields
     /// <summary>Whether a JSON property of a gateway's record is one of the known fields.</summary>
     public static bool IsKnown(string name) => Known.Contains(name);
 
-    private static readonly JsonSerializerOptions FlatOptions = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+    private static readonly JsonSerializerOptions FlatOptions = new()
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { UnknownFieldsBesideKnownOnes } },
+    };
 
     /// <summary>
-    /// The record as one flat JSON object, as UTF-8: the known fields that have a value, then the unknown ones as
-    /// they were sent.
+    /// The record as one flat JSON object: the known fields that have a value, then the unknown ones as they were sent.
     /// </summary>
-    public static string ToFlatJson(CallRecord record)
+    public static string ToFlatJson(CallRecord record) => JsonSerializer.Serialize(record, FlatOptions);
+
+    /// <summary>
+    /// A contract modifier for <see cref="CallRecord"/>: its unknown fields are JSON extension data, read from and
+    /// written beside the known fields (on the bus they stay a normal property, see <see cref="CallRecord.Extra"/>).
+    /// </summary>
+    public static void UnknownFieldsBesideKnownOnes(JsonTypeInfo info)
     {
-        var known = JsonSerializer.Serialize(record.Extra is null ? record : record with { Extra = null }, FlatOptions);
-        if (record.Extra is not { Count: > 0 } extra)
+        if (info.Type == typeof(CallRecord))
         {
-            return known;
+            info.Properties.Single(p => p.Name == UnknownFieldsProperty).IsExtensionData = true;
         }
-
-        using var buffer = new MemoryStream(known.Length + 256);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            using (var document = JsonDocument.Parse(known))
-            {
-                foreach (var property in document.RootElement.EnumerateObject())
-                {
-                    property.WriteTo(writer);
-                }
-            }
-
-            foreach (var (name, value) in extra)
-            {
-                writer.WritePropertyName(name);
-                value.WriteTo(writer);
-            }
-
-            writer.WriteEndObject();
-        }
-
-        return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
+
+    internal const string UnknownFieldsProperty = "__unknown_fields";
 
     /// <summary>The values of <paramref name="record"/> in the order of <see cref="Names"/>; null where the record has none.</summary>
     public static string?[] Values(CallRecord record) =>

@@ -55,7 +55,7 @@ public sealed record CallRecord
     /// on the bus (MassTransit's serializer mishandles extension data); <see cref="CallRecordFields.ToFlatJson"/>
     /// puts them back beside the known fields.
     /// </summary>
-    [JsonPropertyName("__unknown_fields")] public Dictionary<string, JsonElement>? Extra { get; init; }
+    [JsonPropertyName(CallRecordFields.UnknownFieldsProperty)] public Dictionary<string, JsonElement>? Extra { get; init; }
 }
 
 /// <summary>A batch of call records of one area, durable in the broker before the gateway got its answer.</summary>

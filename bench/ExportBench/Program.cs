@@ -139,11 +139,7 @@ static async Task<ServiceResource> StartExportAsync(InfrastructureEndpoints endp
     environment["Logging__LogLevel__CallLogs.Export.Exporting.HourlyExporter"] = "Information";
     environment["Export__GracePeriod"] = grace.ToString("c", CultureInfo.InvariantCulture);
     environment["Export__PollInterval"] = "00:00:01";
-    foreach (var (name, value) in Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
-        .Where(e => ((string)e.Key).StartsWith("BENCH_DOTNET_", StringComparison.Ordinal)))
-    {
-        environment[((string)name)["BENCH_".Length..]] = (string?)value; // runtime settings to compare, e.g. BENCH_DOTNET_GCgen0size
-    }
+    BenchmarkReport.PassRuntimeSettings(environment);
     var service = new ServiceResource("Export", port, environment, line => { if (line.Contains("Export pass", StringComparison.Ordinal)) { Console.WriteLine($"  {line.Trim()}"); } });
     service.Start();
     if (waitHealthy)

@@ -14,7 +14,7 @@ using MassTransit;
 using Npgsql;
 using NpgsqlTypes;
 
-const int Batches = 150;
+const int Batches = 300;
 const int BatchSize = 1_000;
 const int Concurrency = 4;
 
@@ -42,6 +42,7 @@ try
     var environment = ServiceEnvironment.For("Ingest", endpoints, infra.SigningKey, new Dictionary<string, int> { ["Ingest"] = port }, database);
     environment["ASPNETCORE_ENVIRONMENT"] = "Production";
     environment["Logging__LogLevel__Default"] = "Warning";
+    BenchmarkReport.PassRuntimeSettings(environment);
     await using var ingest = new ServiceResource("Ingest", port, environment, _ => { });
     ingest.Start();
     await Eventually.Until(() => ingest.State == ResourceState.Healthy, TimeSpan.FromMinutes(2), "ingest healthy");

@@ -10,7 +10,7 @@ public sealed class CallRecordParserTests
     private static readonly DateTimeOffset Now = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
 
     private static (CallRecord? Record, string? Error) Parse(string json) =>
-        CallRecordParser.Parse(JsonDocument.Parse(json).RootElement, Now, TimeSpan.FromMinutes(5), 1234);
+        CallRecordParser.Parse(Encoding.UTF8.GetBytes(json), Now, TimeSpan.FromMinutes(5), 1234);
 
     [Fact]
     public void A_full_record_is_read_with_its_types_and_stamped_with_the_ingestion_time()
@@ -60,6 +60,50 @@ public sealed class CallRecordParserTests
         Assert.Null(error);
         Assert.Equal(new DateTimeOffset(2019, 4, 19, 19, 56, 43, TimeSpan.Zero), record!.RequestTime);
         Assert.True(record.Extra!.ContainsKey("x_custom"));
+    }
+
+    [Theory]
+    [InlineData("""{"request_uuid":"u","request_time":"2019-04-19T21:56:43"}""")]
+    [InlineData("""{"request_uuid":"u","request_time":"2019-04-19T21:56:43.250Z"}""")]
+    [InlineData("""{"request_uuid":"u","request_time":"2019-04-19T23:56:43+02:00"}""")]
+    [InlineData("""{"request_uuid":"u","request_time":"\u0032019-04-19T21:56:43Z"}""")]
+    public void Times_without_an_offset_are_utc_and_escaped_text_is_read_too(string json)
+    {
+        var (record, error) = Parse(json);
+        Assert.Null(error);
+        Assert.Equal(new DateTimeOffset(2019, 4, 19, 21, 56, 43, TimeSpan.Zero), record!.RequestTime.AddTicks(-(record.RequestTime.Ticks % TimeSpan.TicksPerSecond)));
+        Assert.Equal(TimeSpan.Zero, record.RequestTime.Offset);
+    }
+
+    [Fact]
+    public void Field_names_are_case_sensitive_so_a_differently_written_name_is_an_unknown_field()
+    {
+        var (record, error) = Parse("""{"request_uuid":"u","request_time":"2019-04-19T21:56:43Z","API_KEY":"k","__unknown_fields":1}""");
+        Assert.Null(error);
+        Assert.Null(record!.ApiKey);
+        Assert.Equal("k", record.Extra!["API_KEY"].GetString());
+        Assert.Contains("\"API_KEY\":\"k\"", CallRecordFields.ToFlatJson(record));
+    }
+
+    [Fact]
+    public void An_array_body_is_split_into_its_elements_and_anything_else_is_not_a_batch()
+    {
+        var body = Encoding.UTF8.GetBytes(""" [ {"a":[1,{"b":"]"}]}, 2 ,"x" ] """);
+        var elements = CallRecordParser.SplitArray(body)!;
+        Assert.Equal(["""{"a":[1,{"b":"]"}]}""", "2", "\"x\""], elements.Select(r => Encoding.UTF8.GetString(body[r])));
+        Assert.Null(CallRecordParser.SplitArray("""{"a":1}"""u8));
+        Assert.Null(CallRecordParser.SplitArray("""[{"a":1}"""u8));
+        Assert.Null(CallRecordParser.SplitArray("""[1] [2]"""u8));
+        Assert.Empty(CallRecordParser.SplitArray("[]"u8)!);
+    }
+
+    [Fact]
+    public void A_newline_delimited_body_is_split_into_its_non_blank_lines_up_to_a_limit()
+    {
+        var body = Encoding.UTF8.GetBytes("{\"a\":1}\r\n\n  \nnot json\n{\"b\":2}");
+        Assert.Equal(["{\"a\":1}\r", "not json", "{\"b\":2}"], CallRecordParser.SplitLines(body, 10).Select(r => Encoding.UTF8.GetString(body[r])));
+        Assert.Equal(2, CallRecordParser.SplitLines(body, 2).Count);
+        Assert.Equal("The line is not valid JSON.", Parse("not json").Error);
     }
 
     [Fact]

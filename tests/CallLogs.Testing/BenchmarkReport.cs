@@ -16,4 +16,17 @@ public static class BenchmarkReport
         await File.WriteAllTextAsync(path, text);
         Console.WriteLine($"wrote {path}");
     }
+
+    /// <summary>
+    /// Runtime settings to compare, given to the benchmark as <c>BENCH_DOTNET_*</c> (e.g. BENCH_DOTNET_GCgen0size),
+    /// passed to the service under test as <c>DOTNET_*</c> without touching the benchmark process itself.
+    /// </summary>
+    public static void PassRuntimeSettings(IDictionary<string, string?> environment)
+    {
+        foreach (var (name, value) in Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .Where(e => ((string)e.Key).StartsWith("BENCH_DOTNET_", StringComparison.Ordinal)))
+        {
+            environment[((string)name)["BENCH_".Length..]] = (string?)value;
+        }
+    }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text;
@@ -40,6 +41,9 @@ public static class CallRecordsApi
         Guid areaId, HttpContext http, BatchAcceptance acceptance, IOptions<IngestOptions> options, TimeProvider clock, CancellationToken cancellationToken)
     {
         var settings = options.Value;
+        List<CallRecord> good;
+        List<RecordError> errors;
+        int repeatedInBatch;
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
             limit.MaxRequestBodySize = settings.MaxBodyBytes;
@@ -51,40 +55,28 @@ public static class CallRecordsApi
         }
 
         var ndjson = http.Request.ContentType?.Contains("ndjson", StringComparison.OrdinalIgnoreCase) == true;
-        var elements = ndjson ? await ReadNdjsonAsync(http.Request.Body, settings.MaxBatchRecords + 1, cancellationToken) : await ReadArrayAsync(http.Request.Body, cancellationToken);
-        if (elements is null)
-        {
-            return TypedResults.Problem(statusCode: 400, title: "The body is not a batch of records.",
-                detail: "Send a JSON array of record objects (Content-Type: application/json) or one record object per line (Content-Type: application/x-ndjson).");
-        }
-
-        if (elements.Count > settings.MaxBatchRecords)
-        {
-            return TooLarge($"A batch may carry at most {settings.MaxBatchRecords} records. Split it and send the parts one after the other.");
-        }
-
+        var (body, length) = await ReadBodyAsync(http.Request, cancellationToken);
         var now = clock.GetUtcNow();
-        var good = new List<CallRecord>(elements.Count);
-        var errors = new List<RecordError>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var repeatedInBatch = 0;
-        for (var i = 0; i < elements.Count; i++)
+        try
         {
-            var (record, error) = elements[i] is { } element
-                ? CallRecordParser.Parse(element, now, settings.MaxFutureSkew, now.ToUnixTimeMilliseconds())
-                : (null, "The line is not valid JSON.");
-            if (record is null)
+            var json = body.AsMemory(0, length);
+            var elements = ndjson ? CallRecordParser.SplitLines(json.Span, settings.MaxBatchRecords + 1) : CallRecordParser.SplitArray(json.Span);
+            if (elements is null)
             {
-                errors.Add(new RecordError(i, RequestUuidOf(elements[i]), error!));
+                return TypedResults.Problem(statusCode: 400, title: "The body is not a batch of records.",
+                    detail: "Send a JSON array of record objects (Content-Type: application/json) or one record object per line (Content-Type: application/x-ndjson).");
             }
-            else if (!seen.Add(record.RequestUuid))
+
+            if (elements.Count > settings.MaxBatchRecords)
             {
-                repeatedInBatch++;
+                return TooLarge($"A batch may carry at most {settings.MaxBatchRecords} records. Split it and send the parts one after the other.");
             }
-            else
-            {
-                good.Add(record);
-            }
+
+            (good, errors, repeatedInBatch) = Check(json, elements, now, settings.MaxFutureSkew);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(body);
         }
 
         int accepted, duplicates;
@@ -103,7 +95,7 @@ public static class CallRecordsApi
         Refused.Add(errors.Count);
         Duplicates.Add(duplicates + repeatedInBatch);
         var response = new IngestResponse(accepted, duplicates + repeatedInBatch, errors.Count, errors);
-        return errors.Count > 0 && errors.Count == elements.Count ? TypedResults.UnprocessableEntity(response) : TypedResults.Ok(response);
+        return errors.Count > 0 && good.Count == 0 && repeatedInBatch == 0 ? TypedResults.UnprocessableEntity(response) : TypedResults.Ok(response);
     }
 
     public sealed record CallRecordsPage(IReadOnlyList<JsonElement> Items, string? ContinuationToken);
@@ -163,47 +155,77 @@ public static class CallRecordsApi
     private static ProblemHttpResult TooLarge(string detail) =>
         TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "The batch is too large.", detail: detail);
 
-    private static string? RequestUuidOf(JsonElement? element) =>
-        element is { ValueKind: JsonValueKind.Object } e && e.TryGetProperty("request_uuid", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString() : null;
+    /// <summary>Each record checked: the good ones (a repeat within the batch counted, not kept) and why the others are refused.</summary>
+    private static (List<CallRecord> Good, List<RecordError> Errors, int RepeatedInBatch) Check(ReadOnlyMemory<byte> json, List<Range> elements,
+        DateTimeOffset now, TimeSpan maxFutureSkew)
+    {
+        var good = new List<CallRecord>(elements.Count);
+        var errors = new List<RecordError>();
+        var seen = new HashSet<string>(elements.Count, StringComparer.Ordinal);
+        var repeatedInBatch = 0;
+        var ingestionTime = now.ToUnixTimeMilliseconds();
+        for (var i = 0; i < elements.Count; i++)
+        {
+            var (record, error) = CallRecordParser.Parse(json.Span[elements[i]], now, maxFutureSkew, ingestionTime);
+            if (record is null)
+            {
+                errors.Add(new RecordError(i, RequestUuidOf(json[elements[i]]), error!));
+            }
+            else if (!seen.Add(record.RequestUuid))
+            {
+                repeatedInBatch++;
+            }
+            else
+            {
+                good.Add(record);
+            }
+        }
 
-    private static async Task<List<JsonElement?>?> ReadArrayAsync(Stream body, CancellationToken cancellationToken)
+        return (good, errors, repeatedInBatch);
+    }
+
+    /// <summary>The whole body in a pooled buffer (Kestrel enforces the size limit while it is read).</summary>
+    private static async Task<(byte[] Buffer, int Length)> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(request.ContentLength is > 0 and < int.MaxValue ? (int)request.ContentLength + 1 : 64 * 1024);
+        var length = 0;
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
+            {
+                length += read;
+                if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+            }
+
+            return (buffer, length);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    private static string? RequestUuidOf(ReadOnlyMemory<byte> json)
     {
         try
         {
-            using var document = await JsonDocument.ParseAsync(body, cancellationToken: cancellationToken);
-            return document.RootElement.ValueKind == JsonValueKind.Array
-                ? document.RootElement.EnumerateArray().Select(e => (JsonElement?)e.Clone()).ToList()
+            using var document = JsonDocument.Parse(json);
+            return document.RootElement is { ValueKind: JsonValueKind.Object } e && e.TryGetProperty("request_uuid", out var id) && id.ValueKind == JsonValueKind.String
+                ? id.GetString()
                 : null;
         }
         catch (JsonException)
         {
             return null;
         }
-    }
-
-    private static async Task<List<JsonElement?>> ReadNdjsonAsync(Stream body, int max, CancellationToken cancellationToken)
-    {
-        var elements = new List<JsonElement?>();
-        using var reader = new StreamReader(body, Encoding.UTF8);
-        while (await reader.ReadLineAsync(cancellationToken) is { } line && elements.Count < max)
-        {
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
-
-            try
-            {
-                using var document = JsonDocument.Parse(line);
-                elements.Add(document.RootElement.Clone());
-            }
-            catch (JsonException)
-            {
-                elements.Add(null);
-            }
-        }
-
-        return elements;
     }
 }
 

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using CallLogs.Contracts;
 
 namespace CallLogs.Ingest.Domain;
@@ -26,9 +28,93 @@ public static class CallRecordParser
         "traffic_manager_error_code", "src_ip", "user_agent", "referrer", "request_host_name", "uri",
     ];
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    /// <summary>
+    /// How a gateway's record is read: names exactly as documented, unknown fields into <see cref="CallRecord.Extra"/>,
+    /// request_time by <see cref="TryReadTime"/>; the serializer's own type rules match <see cref="CheckType"/>.
+    /// </summary>
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        Converters = { new RequestTimeConverter() },
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { CallRecordFields.UnknownFieldsBesideKnownOnes } },
+    };
 
-    /// <summary>The record, stamped with <paramref name="ingestionTime"/>, or why it is refused.</summary>
+    /// <summary>
+    /// The record in <paramref name="json"/> (UTF-8), stamped with <paramref name="ingestionTime"/>, or why it is refused.
+    /// A good record is read in one pass of the serializer; only a refused one is looked at again, field by field,
+    /// to say what is wrong with it.
+    /// </summary>
+    public static (CallRecord? Record, string? Error) Parse(ReadOnlySpan<byte> json, DateTimeOffset now, TimeSpan maxFutureSkew, long ingestionTime)
+    {
+        try
+        {
+            if (JsonSerializer.Deserialize<CallRecord>(json, Json) is { } record && IsValid(record, now, maxFutureSkew))
+            {
+                return (record with { IngestionTime = ingestionTime }, null);
+            }
+        }
+        catch (JsonException)
+        {
+            // Explained below.
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(json.ToArray());
+            return Parse(document.RootElement, now, maxFutureSkew, ingestionTime);
+        }
+        catch (JsonException)
+        {
+            return (null, "The line is not valid JSON.");
+        }
+    }
+
+    /// <summary>Where each element of a JSON array body is; null if the body is not a JSON array.</summary>
+    public static List<Range>? SplitArray(ReadOnlySpan<byte> body)
+    {
+        var elements = new List<Range>();
+        var reader = new Utf8JsonReader(body);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                var start = (int)reader.TokenStartIndex;
+                reader.Skip();
+                elements.Add(start..(int)reader.BytesConsumed);
+            }
+
+            return reader.TokenType == JsonTokenType.EndArray && !reader.Read() ? elements : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Where each non-blank line of a newline-delimited body is, at most <paramref name="max"/> of them.</summary>
+    public static List<Range> SplitLines(ReadOnlySpan<byte> body, int max)
+    {
+        var lines = new List<Range>();
+        var start = 0;
+        while (start < body.Length && lines.Count < max)
+        {
+            var end = body[start..].IndexOf((byte)'\n') is var n and >= 0 ? start + n : body.Length;
+            if (!body[start..end].Trim(" \t\r"u8).IsEmpty)
+            {
+                lines.Add(start..end);
+            }
+
+            start = end + 1;
+        }
+
+        return lines;
+    }
+
+    /// <summary>The record, stamped with <paramref name="ingestionTime"/>, or why it is refused, checked field by field.</summary>
     public static (CallRecord? Record, string? Error) Parse(JsonElement element, DateTimeOffset now, TimeSpan maxFutureSkew, long ingestionTime)
     {
         if (element.ValueKind != JsonValueKind.Object)
@@ -59,8 +145,7 @@ public static class CallRecordParser
             return (null, "request_time is required: an ISO 8601 date and time, e.g. 2019-04-19T21:56:43Z.");
         }
 
-        if (!DateTimeOffset.TryParse(time.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var requestTime)
-            || !time.GetString()!.Contains('T', StringComparison.Ordinal))
+        if (TryReadTime(time.GetString()!) is not { } requestTime)
         {
             return (null, $"request_time '{time.GetString()}' is not an ISO 8601 date and time; send e.g. 2019-04-19T21:56:43Z.");
         }
@@ -76,26 +161,48 @@ public static class CallRecordParser
             return (null, $"http_status_code {status.GetRawText()} must be an HTTP status code from 100 to 599.");
         }
 
-        Dictionary<string, JsonElement>? extra = null;
-        foreach (var property in element.EnumerateObject())
-        {
-            if (!CallRecordFields.IsKnown(property.Name))
-            {
-                (extra ??= [])[property.Name] = property.Value.Clone();
-            }
-        }
-
-        CallRecord record;
         try
         {
-            record = element.Deserialize<CallRecord>(Json)!;
+            return (element.Deserialize<CallRecord>(Json)! with { IngestionTime = ingestionTime }, null);
         }
         catch (JsonException e)
         {
             return (null, $"The record could not be read: {e.Message.Split('.')[0]}.");
         }
+    }
 
-        return (record with { RequestTime = requestTime, IngestionTime = ingestionTime, Extra = extra }, null);
+    private static bool IsValid(CallRecord record, DateTimeOffset now, TimeSpan maxFutureSkew) =>
+        !string.IsNullOrWhiteSpace(record.RequestUuid) && record.RequestUuid.Length <= MaxRequestUuidLength
+        && record.RequestTime <= now + maxFutureSkew
+        && record.HttpStatusCode is null or (>= 100 and <= 599);
+
+    /// <summary>An ISO 8601 date and time (with 'T'); without an offset it is UTC.</summary>
+    private static DateTimeOffset? TryReadTime(ReadOnlySpan<char> text) =>
+        text.Contains('T') && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time)
+            ? time
+            : null;
+
+    /// <summary>request_time as <see cref="TryReadTime"/> reads it; anything else is refused (and explained).</summary>
+    private sealed class RequestTimeConverter : JsonConverter<DateTimeOffset>
+    {
+        public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.String)
+            {
+                throw new JsonException();
+            }
+
+            if (reader.ValueIsEscaped || reader.ValueSpan.Length > 64)
+            {
+                return TryReadTime(reader.GetString()) ?? throw new JsonException();
+            }
+
+            Span<char> text = stackalloc char[64];
+            var length = System.Text.Encoding.UTF8.GetChars(reader.ValueSpan, text);
+            return TryReadTime(text[..length]) ?? throw new JsonException();
+        }
+
+        public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) => writer.WriteStringValue(value);
     }
 
     private static string? CheckType(JsonProperty property)
