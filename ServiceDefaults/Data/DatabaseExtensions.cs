@@ -20,7 +20,7 @@ public static class DatabaseExtensions
     /// own migrations history table through <paramref name="configure"/>.
     /// </remarks>
     public static IHostApplicationBuilder AddServiceDatabase<TContext>(this IHostApplicationBuilder builder, string connectionName,
-        Action<NpgsqlDbContextOptionsBuilder>? configure = null)
+        Action<NpgsqlDbContextOptionsBuilder>? configure = null, Action<NpgsqlConnectionStringBuilder>? connection = null)
         where TContext : DbContext
     {
         var connectionString = builder.Configuration.GetConnectionString(connectionName);
@@ -32,7 +32,11 @@ public static class DatabaseExtensions
 
         if (!builder.Services.Any(d => d.ServiceType == typeof(NpgsqlDataSource)))
         {
-            builder.Services.AddNpgsqlDataSource(connectionString, ds => ds.ConnectionStringBuilder.ApplicationName ??= builder.Environment.ApplicationName);
+            builder.Services.AddNpgsqlDataSource(connectionString, ds =>
+            {
+                ds.ConnectionStringBuilder.ApplicationName ??= builder.Environment.ApplicationName;
+                connection?.Invoke(ds.ConnectionStringBuilder);
+            });
         }
 
         builder.Services.AddDbContext<TContext>((sp, options) =>

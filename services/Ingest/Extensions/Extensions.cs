@@ -11,7 +11,8 @@ public static class Extensions
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        builder.AddServiceDatabase<IngestDbContext>("ingestdb");
+        // Batches of call records go out by COPY in large writes: fewer flushes, each with its own timeout timer.
+        builder.AddServiceDatabase<IngestDbContext>("ingestdb", connection: c => c.WriteBufferSize = 64 * 1024);
         builder.AddOutbox<IngestDbContext>();
         builder.AddMessaging();
         builder.Services.AddSingleton<CallRecordStore>();
