@@ -66,7 +66,7 @@ internal static class Baselines
         await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(infra.PostgresAdminConnectionString) { Database = database }.ConnectionString);
         await connection.OpenAsync();
         await using (var table = new NpgsqlCommand(
-            "CREATE TABLE raw_records (area_id uuid, request_time timestamptz, request_uuid text, ingestion_time bigint, api_key text, service_id text, service_name text, endpoint_name text, http_status_code int, src_ip text, record jsonb)",
+            "CREATE TABLE raw_records (area_id uuid, request_time timestamptz, request_uuid text, ingestion_time bigint, api_key text, service_id text, service_name text, endpoint_name text, http_status_code int, src_ip text, record json)",
             connection))
         {
             await table.ExecuteNonQueryAsync();
@@ -89,7 +89,7 @@ internal static class Baselines
                 await copy.WriteAsync(r.EndpointName, NpgsqlDbType.Text);
                 await copy.WriteAsync(r.HttpStatusCode ?? 0, NpgsqlDbType.Integer);
                 await copy.WriteAsync(r.SrcIp, NpgsqlDbType.Text);
-                await copy.WriteAsync(CallRecordFields.ToFlatJson(r), NpgsqlDbType.Jsonb);
+                await copy.WriteAsync(CallRecordFields.ToFlatJson(r), NpgsqlDbType.Json);
             }
 
             await copy.CompleteAsync();

@@ -99,7 +99,7 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource)
             }
 
             await WriteNullableAsync(copy, record.SrcIp, cancellationToken);
-            await copy.WriteAsync(CallRecordFields.ToFlatJson(record), NpgsqlDbType.Jsonb, cancellationToken);
+            await copy.WriteAsync(CallRecordFields.ToFlatJson(record), NpgsqlDbType.Json, cancellationToken);
         }
 
         await copy.CompleteAsync(cancellationToken);
