@@ -13,6 +13,7 @@ using CallLogs.ServiceDefaults.Auth;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace CallLogs.Ingest.Apis;
 
@@ -86,9 +87,11 @@ public static class CallRecordsApi
         }
         catch (BrokerUnavailableException)
         {
-            http.Response.Headers.RetryAfter = "5";
-            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The records could not be made durable.",
-                detail: "The message broker did not confirm the batch, so none of it was accepted. Send the same batch again after the Retry-After delay.");
+            return Unavailable(http, "The message broker did not confirm the batch, so none of it was accepted. Send the same batch again after the Retry-After delay.");
+        }
+        catch (NpgsqlException e) when (e.IsTransient && !cancellationToken.IsCancellationRequested)
+        {
+            return Unavailable(http, "The database could not be reached, so none of the batch was accepted. Send the same batch again after the Retry-After delay.");
         }
 
         Accepted.Add(accepted);
@@ -150,6 +153,12 @@ public static class CallRecordsApi
         }
 
         return TypedResults.Ok(new CallRecordsPage(page.Select(r => JsonDocument.Parse(r.Json).RootElement).ToList(), next));
+    }
+
+    private static ProblemHttpResult Unavailable(HttpContext http, string detail)
+    {
+        http.Response.Headers.RetryAfter = "5";
+        return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The records could not be made durable.", detail: detail);
     }
 
     private static ProblemHttpResult TooLarge(string detail) =>
