@@ -38,6 +38,9 @@ public static class CallRecordFields
     /// </summary>
     public static string ToFlatJson(CallRecord record) => JsonSerializer.Serialize(record, FlatOptions);
 
+    /// <summary>The same flat JSON object, written as UTF-8 to <paramref name="writer"/>.</summary>
+    public static void WriteFlatJson(Utf8JsonWriter writer, CallRecord record) => JsonSerializer.Serialize(writer, record, FlatOptions);
+
     /// <summary>
     /// A contract modifier for <see cref="CallRecord"/>: its unknown fields are JSON extension data, read from and
     /// written beside the known fields (on the bus they stay a normal property, see <see cref="CallRecord.Extra"/>).
