@@ -16,7 +16,7 @@ using NpgsqlTypes;
 
 const int Batches = 300;
 const int BatchSize = 1_000;
-const int Concurrency = 4;
+var Concurrency = int.TryParse(Environment.GetEnvironmentVariable("BENCH_CONCURRENCY"), out var c) ? c : 4;
 
 var infra = new Infrastructure();
 await infra.InitializeAsync();
@@ -52,7 +52,8 @@ try
     var payloads = batches.Select(b => System.Text.Encoding.UTF8.GetBytes("[" + string.Join(",", b.Select(CallRecordFields.ToFlatJson)) + "]")).ToList();
     await (await http.PostAsync($"/api/areas/{Guid.NewGuid()}/call-records", new ByteArrayContent(payloads[0]) { Headers = { ContentType = new("application/json") } })).Content.ReadAsStringAsync();
 
-    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+    using var service = Process.GetProcessById(ingest.ProcessId!.Value);
+    var cpu = service.TotalProcessorTime;
     var clock = Stopwatch.StartNew();
     var next = -1;
     await Task.WhenAll(Enumerable.Range(0, Concurrency).Select(async _ =>
@@ -75,6 +76,8 @@ try
     var connection = new NpgsqlConnectionStringBuilder(infra.PostgresAdminConnectionString) { Database = database }.ConnectionString;
     await Eventually.Until(async () => await Baselines.CountAsync(connection, area) >= total, TimeSpan.FromMinutes(5), "every record stored");
     var stored = clock.Elapsed;
+    service.Refresh();
+    var cpuPerRecord = (service.TotalProcessorTime - cpu).TotalMicroseconds / total;
 
     var queued = await downstream.MessageCountAsync();
     if (queued < Batches)
@@ -84,8 +87,8 @@ try
 
     var acceptedRate = total / accepted.TotalSeconds;
     var storedRate = total / stored.TotalSeconds;
-    Console.WriteLine($"ingest accepted: {acceptedRate:N0} records/s ({accepted.TotalSeconds:N1} s); accepted and stored: {storedRate:N0} records/s ({stored.TotalSeconds:N1} s)");
-    await Report.WriteAsync(total, BatchSize, Concurrency, infra.Source, broker, copy, acceptedRate, storedRate);
+    Console.WriteLine($"ingest accepted: {acceptedRate:N0} records/s ({accepted.TotalSeconds:N1} s); accepted and stored: {storedRate:N0} records/s ({stored.TotalSeconds:N1} s); ingest process CPU {cpuPerRecord:N1} µs per record");
+    await Report.WriteAsync(total, BatchSize, Concurrency, infra.Source, broker, copy, acceptedRate, storedRate, cpuPerRecord);
 }
 finally
 {
