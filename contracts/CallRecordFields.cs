@@ -22,11 +22,6 @@ public static class CallRecordFields
         "qps_throttle_value", "quota_value", "ingestion_time",
     ];
 
-    private static readonly HashSet<string> Known = [.. Names];
-
-    /// <summary>Whether a JSON property of a gateway's record is one of the known fields.</summary>
-    public static bool IsKnown(string name) => Known.Contains(name);
-
     private static readonly JsonSerializerOptions FlatOptions = new()
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,

@@ -27,6 +27,8 @@ var hour0 = ExportRules.HourOf(DateTimeOffset.UtcNow).AddHours(-Hours);
 
 var infra = new Infrastructure();
 await infra.InitializeAsync();
+var vhost = new Uri(await infra.NewRabbitMqVirtualHostAsync());
+var database = $"bench_{Guid.NewGuid():N}";
 try
 {
     var areas = Enumerable.Range(0, Areas).Select(_ => Guid.NewGuid()).ToArray();
@@ -38,9 +40,7 @@ try
     var putRate = await RawGzipPutAsync(infra, bucket, total / Hours);
     Console.WriteLine($"raw gzip CSV + one PUT: {putRate:N0} records/s");
 
-    var vhost = new Uri(await infra.NewRabbitMqVirtualHostAsync());
     var endpoints = new InfrastructureEndpoints(vhost, infra.RabbitMqManagementUri, infra.PostgresAdminConnectionString, infra.S3ConnectionString);
-    var database = $"bench_{Guid.NewGuid():N}";
     var connection = new NpgsqlConnectionStringBuilder(infra.PostgresAdminConnectionString) { Database = database }.ConnectionString;
 
     // Staging: every hour still open (a grace period reaching back before the first hour).
@@ -127,6 +127,8 @@ try
 }
 finally
 {
+    await infra.DropDatabaseAsync(database);
+    await infra.DeleteRabbitMqVirtualHostAsync(vhost.ToString());
     await infra.DisposeAsync();
 }
 
@@ -205,7 +207,10 @@ static async Task<double> RawCopyAsync(Infrastructure infra, Guid[] areas, int c
         await copy.CompleteAsync();
     }
 
-    return count / clock.Elapsed.TotalSeconds;
+    var rate = count / clock.Elapsed.TotalSeconds;
+    await connection.CloseAsync();
+    await infra.DropDatabaseAsync(database);
+    return rate;
 }
 
 static async Task<double> RawGzipPutAsync(Infrastructure infra, string bucket, int count)

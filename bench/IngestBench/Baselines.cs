@@ -51,6 +51,7 @@ internal static class Baselines
         finally
         {
             await bus.StopAsync();
+            await infra.DeleteRabbitMqVirtualHostAsync(vhost);
         }
     }
 
@@ -102,7 +103,10 @@ internal static class Baselines
             await copy.CompleteAsync();
         }
 
-        return batches.Sum(b => b.Count) / clock.Elapsed.TotalSeconds;
+        var rate = batches.Sum(b => b.Count) / clock.Elapsed.TotalSeconds;
+        await connection.CloseAsync();
+        await infra.DropDatabaseAsync(database);
+        return rate;
     }
 
     public static async Task<long> CountAsync(string connectionString, Guid area)

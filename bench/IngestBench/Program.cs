@@ -20,6 +20,8 @@ var Concurrency = int.TryParse(Environment.GetEnvironmentVariable("BENCH_CONCURR
 
 var infra = new Infrastructure();
 await infra.InitializeAsync();
+var database = $"bench_{Guid.NewGuid():N}";
+var vhost = new Uri(await infra.NewRabbitMqVirtualHostAsync());
 try
 {
     var area = Guid.NewGuid();
@@ -33,12 +35,10 @@ try
     var copy = await Baselines.CopyAsync(infra, area, batches);
     Console.WriteLine($"raw binary COPY: {copy:N0} records/s");
 
-    var vhost = new Uri(await infra.NewRabbitMqVirtualHostAsync());
     // The queue of a downstream service (export, stream), bound before ingest starts: the broker keeps every batch.
     await using var downstream = await Downstream.BindAsync(vhost);
     var endpoints = new InfrastructureEndpoints(vhost, infra.RabbitMqManagementUri, infra.PostgresAdminConnectionString, infra.S3ConnectionString);
     var port = Ports.Free();
-    var database = $"bench_{Guid.NewGuid():N}";
     var environment = ServiceEnvironment.For("Ingest", endpoints, infra.SigningKey, new Dictionary<string, int> { ["Ingest"] = port }, database);
     environment["ASPNETCORE_ENVIRONMENT"] = "Production";
     environment["Logging__LogLevel__Default"] = "Warning";
@@ -92,5 +92,7 @@ try
 }
 finally
 {
+    await infra.DropDatabaseAsync(database);
+    await infra.DeleteRabbitMqVirtualHostAsync(vhost.ToString());
     await infra.DisposeAsync();
 }

@@ -98,6 +98,13 @@ try
         {
             await service.DisposeAsync();
         }
+
+        foreach (var name in ports.Keys)
+        {
+            await infra.DropDatabaseAsync($"bench_{run}_{name.ToLowerInvariant()}");
+        }
+
+        await infra.DeleteRabbitMqVirtualHostAsync(vhost.ToString());
     }
 }
 finally
@@ -186,6 +193,7 @@ static async Task<List<double>> RawBrokerLatencyAsync(Infrastructure infra, int 
     finally
     {
         await bus.StopAsync();
+        await infra.DeleteRabbitMqVirtualHostAsync(vhost);
     }
 }
 

@@ -81,6 +81,22 @@ public sealed class Infrastructure : IAsyncLifetime
         return new UriBuilder(RabbitMqUri) { Path = "/" + vhost }.Uri.ToString();
     }
 
+    /// <summary>Deletes a virtual host with its queues and messages (benchmarks leave none behind).</summary>
+    public async Task DeleteRabbitMqVirtualHostAsync(string amqpUri)
+    {
+        var vhost = Uri.EscapeDataString(new Uri(amqpUri).AbsolutePath.TrimStart('/'));
+        using var deleted = await _management!.DeleteAsync($"api/vhosts/{vhost}");
+    }
+
+    /// <summary>Drops a database, closing its connections (benchmarks leave none behind).</summary>
+    public async Task DropDatabaseAsync(string database)
+    {
+        await using var admin = new NpgsqlConnection(PostgresAdminConnectionString);
+        await admin.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)", admin);
+        await drop.ExecuteNonQueryAsync();
+    }
+
     /// <summary>The number of messages waiting in a queue of a virtual host (management API).</summary>
     public async Task<int> QueueDepthAsync(string amqpUri, string queue)
     {

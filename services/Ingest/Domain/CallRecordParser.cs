@@ -60,7 +60,7 @@ public static class CallRecordParser
         try
         {
             using var document = JsonDocument.Parse(json.ToArray());
-            return Parse(document.RootElement, now, maxFutureSkew, ingestionTime);
+            return Explain(document.RootElement, now, maxFutureSkew, ingestionTime);
         }
         catch (JsonException)
         {
@@ -115,7 +115,7 @@ public static class CallRecordParser
     }
 
     /// <summary>The record, stamped with <paramref name="ingestionTime"/>, or why it is refused, checked field by field.</summary>
-    public static (CallRecord? Record, string? Error) Parse(JsonElement element, DateTimeOffset now, TimeSpan maxFutureSkew, long ingestionTime)
+    private static (CallRecord? Record, string? Error) Explain(JsonElement element, DateTimeOffset now, TimeSpan maxFutureSkew, long ingestionTime)
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
