@@ -15,8 +15,9 @@ internal static class Report
 
             `dotnet run -c Release --project bench/IngestBench` — {F(total)} call records (all fields filled) posted to the ingest
             service, a real process over HTTP, as JSON batches of {F(batchSize)}, {concurrency} requests at a time; servers: {source}.
-            "Accepted" is the rate of batches answered 200 (records deduplicated, reserved, published and confirmed by RabbitMQ);
-            "stored" runs until the last record is in the partitioned `call_records` table.
+            "Accepted" is the rate of batches answered 200 (records deduplicated and reserved, COPYed into the partitioned
+            `call_records` table, published and confirmed by RabbitMQ, committed); "stored" runs until the last record can be
+            counted in `call_records`. A durable queue bound to the batch messages stands for export's and stream's queues.
 
             | measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC | records/s | ratio to raw broker | ratio to raw COPY |
             |---|---:|---:|---:|
