@@ -42,9 +42,6 @@ public static class CallRecordsApi
         Guid areaId, HttpContext http, BatchAcceptance acceptance, IOptions<IngestOptions> options, TimeProvider clock, CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        List<CallRecord> good;
-        List<RecordError> errors;
-        int repeatedInBatch;
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
             limit.MaxRequestBodySize = settings.MaxBodyBytes;
@@ -58,6 +55,9 @@ public static class CallRecordsApi
         var ndjson = http.Request.ContentType?.Contains("ndjson", StringComparison.OrdinalIgnoreCase) == true;
         var (body, length) = await ReadBodyAsync(http.Request, cancellationToken);
         var now = clock.GetUtcNow();
+        List<CallRecord> good;
+        List<RecordError> errors;
+        int repeatedInBatch;
         try
         {
             var json = body.AsMemory(0, length);
