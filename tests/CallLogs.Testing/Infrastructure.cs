@@ -84,8 +84,7 @@ public sealed class Infrastructure : IAsyncLifetime
     /// <summary>Deletes a virtual host with its queues and messages (benchmarks leave none behind).</summary>
     public async Task DeleteRabbitMqVirtualHostAsync(string amqpUri)
     {
-        var vhost = Uri.EscapeDataString(new Uri(amqpUri).AbsolutePath.TrimStart('/'));
-        using var deleted = await _management!.DeleteAsync($"api/vhosts/{vhost}");
+        using var deleted = await _management!.DeleteAsync($"api/vhosts/{VirtualHostOf(amqpUri)}");
     }
 
     /// <summary>Drops a database, closing its connections (benchmarks leave none behind).</summary>
@@ -100,8 +99,7 @@ public sealed class Infrastructure : IAsyncLifetime
     /// <summary>The number of messages waiting in a queue of a virtual host (management API).</summary>
     public async Task<int> QueueDepthAsync(string amqpUri, string queue)
     {
-        var vhost = Uri.EscapeDataString(new Uri(amqpUri).AbsolutePath.TrimStart('/'));
-        using var response = await _management!.GetAsync($"api/queues/{vhost}/{Uri.EscapeDataString(queue)}");
+        using var response = await _management!.GetAsync($"api/queues/{VirtualHostOf(amqpUri)}/{Uri.EscapeDataString(queue)}");
         if (!response.IsSuccessStatusCode)
         {
             return 0;
@@ -110,6 +108,9 @@ public sealed class Infrastructure : IAsyncLifetime
         using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         return json.RootElement.TryGetProperty("messages", out var messages) ? messages.GetInt32() : 0;
     }
+
+    /// <summary>The virtual host of an amqp:// URI, escaped for the management API's paths.</summary>
+    private static string VirtualHostOf(string amqpUri) => Uri.EscapeDataString(new Uri(amqpUri).AbsolutePath.TrimStart('/'));
 
     /// <summary>A connection string to a database name nobody used yet (the service's migrations create it).</summary>
     public Task<string> NewDatabaseAsync() => Task.FromResult(

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using CallLogs.Contracts;
@@ -79,13 +78,9 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource)
         await using var copy = await connection.BeginBinaryImportAsync(
             $"COPY {table} (area_id, request_time, request_uuid, ingestion_time, api_key, service_id, service_name, endpoint_name, http_status_code, src_ip, record) FROM STDIN (FORMAT BINARY)",
             cancellationToken);
-        var json = new ArrayBufferWriter<byte>(4096);
-        await using var writer = new Utf8JsonWriter(json);
+        using var json = new FlatJsonWriter();
         foreach (var record in records)
         {
-            json.ResetWrittenCount();
-            writer.Reset(json);
-            CallRecordFields.WriteFlatJson(writer, record);
             await copy.StartRowAsync(cancellationToken);
             await copy.WriteAsync(areaId, NpgsqlDbType.Uuid, cancellationToken);
             await copy.WriteAsync(record.RequestTime.UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
@@ -105,7 +100,7 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource)
             }
 
             await WriteNullableAsync(copy, record.SrcIp, cancellationToken);
-            await copy.WriteAsync(json.WrittenMemory, NpgsqlDbType.Json, cancellationToken);
+            await copy.WriteAsync(json.Write(record), NpgsqlDbType.Json, cancellationToken);
         }
 
         await copy.CompleteAsync(cancellationToken);
