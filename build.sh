@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CallLogs: one entry point for people and CI.
-#   ./build.sh run    installs what is missing, builds, and runs the whole system (AppHost) until Ctrl+C
+#   ./build.sh run    installs what is missing, builds, and runs the whole system (Aspire AppHost, its dashboard) until Ctrl+C
 #   ./build.sh test   installs what is missing, builds, and runs every test against real servers
 #   ./build.sh bench  runs the benchmarks in bench/ and rewrites docs/benchmarks.md
 set -euo pipefail
@@ -80,8 +80,8 @@ run_tests() {
   trap stop_infra EXIT INT TERM
 
   if [ -z "${CALLLOGS_TEST_RABBITMQ:-}" ]; then
-    say "starting private RabbitMQ, PostgreSQL and S3 for the tests"
-    dotnet "AppHost/bin/${CONFIGURATION:-Debug}/net10.0/CallLogs.AppHost.dll" infra --env-file "$envfile" --quiet \
+    say "starting private RabbitMQ, PostgreSQL and S3 shared by the integration tests (tests/CallLogs.TestServers)"
+    dotnet "tests/CallLogs.TestServers/bin/${CONFIGURATION:-Debug}/net10.0/CallLogs.TestServers.dll" --env-file "$envfile" --quiet \
       </dev/null >"$root/.data/test-infra.log" 2>&1 &
     infra_pid=$!
     for _ in $(seq 1 240); do
@@ -94,10 +94,10 @@ run_tests() {
     source "$envfile"
   fi
 
-  say "running every test (dotnet test CallLogs.sln)"
+  say "running every test (dotnet test CallLogs.sln; the end-to-end tests start the AppHost themselves)"
   dotnet test CallLogs.sln -c "${CONFIGURATION:-Debug}" --no-build -nologo "$@"
 
-  say "running the dashboard's browser test (node --test tests/Dashboard, headless Chromium)"
+  say "running the dashboard's browser test (node --test tests/Dashboard: the AppHost and the Aspire dashboard in headless Chromium)"
   (cd tests/Dashboard && CONFIGURATION="${CONFIGURATION:-Debug}" node --test --test-reporter=spec)
 }
 
@@ -105,8 +105,13 @@ case "${1:-}" in
   run)
     install_prerequisites
     build
-    say "starting CallLogs (Ctrl+C stops everything)"
-    exec dotnet "AppHost/bin/${CONFIGURATION:-Debug}/net10.0/CallLogs.AppHost.dll" run
+    say "starting CallLogs on .NET Aspire (Ctrl+C stops everything); open the dashboard with the login URL below"
+    # The dashboard on plain http, on loopback: no development certificate needed. Override the ports with these variables.
+    export ASPNETCORE_URLS="${ASPNETCORE_URLS:-http://localhost:18888}"
+    export ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL="${ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL:-http://localhost:18889}"
+    export ASPIRE_ALLOW_UNSECURED_TRANSPORT=true
+    export DOTNET_ENVIRONMENT="${DOTNET_ENVIRONMENT:-Development}"
+    exec dotnet "AppHost/bin/${CONFIGURATION:-Debug}/net10.0/CallLogs.AppHost.dll"
     ;;
   test)
     shift

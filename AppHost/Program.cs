@@ -1,20 +1,51 @@
-using CallLogs.AppHost;
-using CallLogs.AppHost.Hosting;
+using CallLogs.AppHost.Infrastructure;
+using CallLogs.AppHost.Operations;
 
-// dotnet run --project AppHost                          the whole system, until Ctrl+C
-// dotnet run --project AppHost -- infra --env-file F    only RabbitMQ, PostgreSQL and S3; their addresses go to F (tests)
-using var shutdown = new ShutdownSignal();
-var console = new ConsoleLog();
+var builder = DistributedApplication.CreateBuilder(args);
+var servers = new Servers(builder);   // containers when an engine answers, else executables; Infrastructure:Mode forces one
+var tokens = new LocalTokens(builder);
 
-return args.FirstOrDefault() switch
-{
-    null or "run" => await SystemHost.RunAsync(console, shutdown.Token),
-    "infra" => await InfrastructureHost.RunAsync(args, console, shutdown.Token),
-    _ => Usage(),
-};
+var messaging = servers.AddRabbitMQ("messaging");
+var postgres = servers.AddPostgres("postgres");
+var storage = servers.AddS3("storage");
 
-static int Usage()
-{
-    Console.Error.WriteLine("usage: CallLogs.AppHost [run] | infra --env-file <path>");
-    return 2;
-}
+var profileDb = postgres.AddDatabase("profiledb");
+var ingestDb = postgres.AddDatabase("ingestdb");
+var telephonyDb = postgres.AddDatabase("telephonydb");
+var exportDb = postgres.AddDatabase("exportdb");
+var streamDb = postgres.AddDatabase("streamdb");
+var auditDb = postgres.AddDatabase("auditdb");
+
+var profile = builder.AddService<Projects.CallLogs_Profile>("profile", tokens)
+    .WithReference(messaging).WaitFor(messaging)
+    .WithReference(profileDb).WaitFor(profileDb);
+
+var ingest = builder.AddService<Projects.CallLogs_Ingest>("ingest", tokens)
+    .WithReference(messaging).WaitFor(messaging)
+    .WithReference(ingestDb).WaitFor(ingestDb);
+
+var telephony = builder.AddService<Projects.CallLogs_Telephony>("telephony", tokens)
+    .WithReference(messaging).WaitFor(messaging)
+    .WithReference(telephonyDb).WaitFor(telephonyDb)
+    .WithCallLogRegenerationCommand(tokens);
+
+var export = builder.AddService<Projects.CallLogs_Export>("export", tokens)
+    .WithReference(messaging).WaitFor(messaging)
+    .WithReference(exportDb).WaitFor(exportDb)
+    .WithReference(storage).WaitFor(storage)
+    .WithReExportCommand(tokens);
+
+var stream = builder.AddService<Projects.CallLogs_Stream>("stream", tokens)
+    .WithReference(messaging).WaitFor(messaging)
+    .WithReference(streamDb).WaitFor(streamDb);
+
+var audit = builder.AddService<Projects.CallLogs_Audit>("audit", tokens)
+    .WithReference(messaging).WaitFor(messaging)
+    .WithReference(auditDb).WaitFor(auditDb)
+    .WithReference(storage).WaitFor(storage)
+    .WithTrailValidationCommand(tokens);
+
+ServiceExtensions.ConnectServices(profile, ingest, telephony, export, stream, audit);
+profile.WithDemoArea(tokens, storage, profile, ingest, telephony, export, stream, audit);
+
+builder.Build().Run();

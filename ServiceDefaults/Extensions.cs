@@ -1,10 +1,13 @@
 using CallLogs.ServiceDefaults.Audit;
 using CallLogs.ServiceDefaults.Auth;
+using CallLogs.ServiceDefaults;
 using CallLogs.ServiceDefaults.Errors;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -39,7 +42,9 @@ public static class Extensions
             http.AddServiceDiscovery();
         });
 
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(builder.Configuration.GetValue<TimeSpan?>("Clock:Offset") is { } offset && offset != TimeSpan.Zero
+            ? new CallLogs.ServiceDefaults.OffsetTimeProvider(offset)
+            : TimeProvider.System);
         builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
@@ -51,6 +56,7 @@ public static class Extensions
         builder.Services.AddOpenApi();
 
         builder.AddCallLogsIdentity();
+        builder.AddCallLogsRateLimiting();
         builder.AddAuditCapture();
         return builder;
     }
@@ -99,7 +105,7 @@ public static class Extensions
 
     /// <summary>
     /// The shared pipeline (audit capture of management calls, errors as ProblemDetails, identity) and the default endpoints:
-    /// <c>/health</c> (ready: every check, broker and database included), <c>/alive</c> (the process answers),
+    /// <c>/health</c> (ready: every check, broker and database included; 503 while any is degraded or unhealthy), <c>/alive</c> (the process answers),
     /// <c>/metrics</c> (Prometheus) and <c>/openapi/v1.json</c>.
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
@@ -109,11 +115,25 @@ public static class Extensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
+        // After authentication, so a refused call is still recorded in its caller's trail.
+        app.UseMiddleware<RequestTextGuard>();
+        // After authentication: limits are per caller (token), per client address without one.
+        app.UseRateLimiter();
         app.UseAuthorization();
 
-        app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions { ResponseWriter = HealthResponse.WriteAsync });
-        app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions { Predicate = r => r.Tags.Contains("live") });
-        app.MapPrometheusScrapingEndpoint(MetricsEndpointPath);
+        // Not ready while a dependency is degraded too (a bus reconnecting cannot take a publish).
+        app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions
+        {
+            ResponseWriter = HealthResponse.WriteAsync,
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
+        }).DisableRateLimiting();
+        app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions { Predicate = r => r.Tags.Contains("live") }).DisableRateLimiting();
+        app.MapPrometheusScrapingEndpoint(MetricsEndpointPath).DisableRateLimiting();
         app.MapOpenApi();
         return app;
     }

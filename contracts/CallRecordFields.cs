@@ -23,6 +23,18 @@ public static class CallRecordFields
         "qps_throttle_value", "quota_value", "ingestion_time",
     ];
 
+    /// <summary>The fields whose values are secrets; <see cref="Masking.MaskRecord"/> also finds them inside the other fields.</summary>
+    public static readonly IReadOnlySet<string> Secrets = new HashSet<string>(["api_key", "oauth_access_token"]);
+
+    /// <summary>The column of <paramref name="name"/> in <see cref="Names"/> (and in <see cref="Values"/>).</summary>
+    public static int IndexOf(string name)
+    {
+        var index = NameList.IndexOf(name);
+        return index >= 0 ? index : throw new ArgumentException($"'{name}' is not a call record field.", nameof(name));
+    }
+
+    private static readonly List<string> NameList = [.. Names];
+
     internal static readonly JsonSerializerOptions FlatOptions = new()
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,

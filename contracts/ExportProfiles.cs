@@ -32,6 +32,12 @@ public sealed record ExportProfileSnapshot
 {
     public required Guid ProfileId { get; init; }
     public required Guid AreaId { get; init; }
+    /// <summary>
+    /// The area's name when the profile changed. Export files carry the area's name; the export service keeps it
+    /// current from <see cref="AreaCreated"/> and <see cref="AreaRenamed"/> and falls back on this one. Absent in
+    /// events of older versions.
+    /// </summary>
+    public string? AreaName { get; init; }
     public required string Name { get; init; }
     /// <summary><c>bucketName</c> or <c>bucketName/additional/path</c>.</summary>
     public required string S3Bucket { get; init; }
@@ -43,6 +49,11 @@ public sealed record ExportProfileSnapshot
     /// <summary>Exclusive; null runs until disabled or deleted.</summary>
     public DateTimeOffset? CollectUntil { get; init; }
     public required IReadOnlyList<ExportFilter> Filters { get; init; }
+    /// <summary>
+    /// Cells that a spreadsheet would run as a formula are written with a leading apostrophe (<see cref="Csv"/>);
+    /// false writes raw values. True when absent (events of older versions).
+    /// </summary>
+    public bool EscapeCsvFormulas { get; init; } = true;
     public required bool Enabled { get; init; }
     /// <summary>Grows by one with every change, so consumers can ignore stale events.</summary>
     public required long Version { get; init; }

@@ -9,3 +9,13 @@ public sealed record StreamAccessRevoked
     public Guid? TokenId { get; init; }
     public required string Reason { get; init; }
 }
+
+/// <summary>A stream channel's masking changed: every stream instance applies it to the channel's open subscriptions at once.</summary>
+public sealed record StreamChannelMaskingChanged
+{
+    public required Guid AreaId { get; init; }
+    public required Guid ChannelId { get; init; }
+    /// <summary>Characters kept at each end of api_key and oauth_access_token; null when the channel no longer masks.</summary>
+    public int? UnmaskedCharacters { get; init; }
+    public required DateTimeOffset ChangedAt { get; init; }
+}

@@ -12,11 +12,19 @@ public static class AuditCaptureExtensions
     public static TBuilder ExcludeFromAudit<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(ExcludeFromAuditMetadata.Instance);
 
+    /// <summary>
+    /// Names the kind of resource this endpoint answers with (its <c>id</c>), where the route does not say it: for
+    /// <c>POST .../audit/trail/start</c> the answer is the <c>AuditTrail</c>.
+    /// </summary>
+    public static TBuilder RecordsResource<TBuilder>(this TBuilder builder, string kind) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new AuditResourceMetadata(kind));
+
     /// <summary>Options and event source of the capture; <c>AddServiceDefaults</c> calls it.</summary>
     public static IHostApplicationBuilder AddAuditCapture(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<AuditCaptureOptions>().BindConfiguration(AuditCaptureOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(new AuditEventSource(MessagingExtensions.ServiceName(builder)));
+        builder.Services.AddSingleton<UntrustedCallLimiter>();
         return builder;
     }
 

@@ -1,14 +1,21 @@
 using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Runtime.ExceptionServices;
+using System.Security.Authentication;
 using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CallLogs.Contracts;
 using CallLogs.ServiceDefaults.Auth;
+using CallLogs.ServiceDefaults.Outbox;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -16,46 +23,92 @@ namespace CallLogs.ServiceDefaults.Audit;
 
 /// <summary>
 /// Records every management call (a request under <c>/api</c> whose endpoint does not carry
-/// <see cref="ExcludeFromAuditMetadata"/>) as an <see cref="AuditEventRecorded"/> in the service's outbox. It sits
-/// outside the exception handler and the authorisation middleware, so refused and failed calls are recorded with the
-/// status and ProblemDetails the caller received. The event is written before the response completes.
+/// <see cref="ExcludeFromAuditMetadata"/>, monitoring reads aside) as an <see cref="AuditEventRecorded"/> in the
+/// service's outbox. It sits outside the exception handler and the authorisation middleware, so refused and failed
+/// calls are recorded with the status and ProblemDetails the caller received.
+/// <para>
+/// A call that may change something (any method but GET, HEAD, OPTIONS) runs in an <see cref="AuditTransaction"/>,
+/// opened by its first DbContext: its response is held back, its event is written into the outbox in the same
+/// transaction as its change, and only when that commits is the response sent. If the commit fails, nothing was changed
+/// and the caller gets 503; a crash anywhere before the commit leaves neither the change nor the event. A call that never
+/// touched the database (refused before its handler) and reads are recorded after they are answered.
+/// </para>
+/// <para>
+/// Whatever bytes a request holds become an event (see <see cref="AuditJson"/>); secrets are removed by name and by
+/// value (<see cref="AuditRedaction"/>). Only an authenticated caller's call goes to an area's trail, and only to an
+/// area the caller may reach: calls without a valid token and calls into another area go to the platform trail,
+/// without their bodies, and at most <see cref="AuditCaptureOptions.UntrustedEventsPerSourcePerMinute"/> per source.
+/// </para>
 /// </summary>
 internal sealed partial class AuditCaptureMiddleware(
     RequestDelegate next,
     IOptions<AuditCaptureOptions> options,
     AuditEventSource source,
+    UntrustedCallLimiter limiter,
     TimeProvider clock,
     ILogger<AuditCaptureMiddleware> logger,
-    IAuditEventWriter? writer = null)
+    IAuditEventWriter? writer = null,
+    OutboxSignal? signal = null)
 {
-    public const string EventVersion = "1.0";
+    public const string EventVersion = "1.1";
     public const string EventType = "ApiCall";
     public const int MaxUserAgentBytes = 1024;
     public const int MaxParameterBytes = 100 * 1024;
 
+    /// <summary>What is kept of a query value, the user agent and the error message of a call from outside.</summary>
+    public const int MaxUntrustedTextLength = 256;
+
     private static readonly Counter<long> Recorded = Telemetry.Meter.CreateCounter<long>("calllogs.audit.captured", description: "Management calls recorded as audit events");
     private static readonly Counter<long> Failed = Telemetry.Meter.CreateCounter<long>("calllogs.audit.capture_failed", description: "Audit events that could not be written to the outbox");
+    private static readonly Counter<long> Refused = Telemetry.Meter.CreateCounter<long>("calllogs.audit.changes_refused",
+        description: "Changing calls answered 503 because their audit event could not be committed with them (nothing was changed)");
+    private static readonly Counter<long> Untrusted = Telemetry.Meter.CreateCounter<long>("calllogs.audit.untrusted_calls",
+        description: "Refused calls without a valid token or into another area; recorded=false: only counted, over the per-source limit");
 
     public async Task InvokeAsync(HttpContext context)
     {
         var endpoint = context.GetEndpoint();
-        if (writer is null
-            || !context.Request.Path.StartsWithSegments(options.Value.ApiPathPrefix, StringComparison.OrdinalIgnoreCase)
-            || endpoint?.Metadata.GetMetadata<ExcludeFromAuditMetadata>() is not null
-            || context.WebSockets.IsWebSocketRequest)
+        if (writer is null || !IsManagementCall(context, endpoint, out var readOnly))
         {
             await next(context);
             return;
         }
 
-        var readOnly = HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method) || HttpMethods.IsOptions(context.Request.Method);
         if (IsJson(context.Request.ContentType))
         {
             context.Request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: 16 * 1024 * 1024);
         }
 
+        var transaction = readOnly ? null : context.RequestServices.GetService<AuditTransaction>();
+        if (transaction is null)
+        {
+            await RecordAfterAsync(context, endpoint, readOnly);
+        }
+        else
+        {
+            await RecordWithChangeAsync(context, endpoint, transaction);
+        }
+    }
+
+    private bool IsManagementCall(HttpContext context, Endpoint? endpoint, out bool readOnly)
+    {
+        var request = context.Request;
+        readOnly = HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method);
+        if (!request.Path.StartsWithSegments(options.Value.ApiPathPrefix, StringComparison.OrdinalIgnoreCase)
+            || endpoint?.Metadata.GetMetadata<ExcludeFromAuditMetadata>() is not null
+            || context.WebSockets.IsWebSocketRequest)
+        {
+            return false;
+        }
+
+        return !readOnly || !options.Value.MonitoringPathPrefixes.Any(p => request.Path.StartsWithSegments(p, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>A read: answered as it is written, recorded afterwards (it changed nothing that its event must commit with).</summary>
+    private async Task RecordAfterAsync(HttpContext context, Endpoint? endpoint, bool readOnly)
+    {
         var originalBody = context.Features.Get<IHttpResponseBodyFeature>()!;
-        var capture = new CapturingStream(originalBody.Stream, MaxParameterBytes + 1, () => !readOnly || context.Response.StatusCode >= 400);
+        var capture = ResponseCapture.PassThrough(originalBody.Stream, MaxParameterBytes + 1, () => !readOnly || context.Response.StatusCode >= 400);
         context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(capture, originalBody));
         try
         {
@@ -64,17 +117,109 @@ internal sealed partial class AuditCaptureMiddleware(
         finally
         {
             context.Features.Set(originalBody);
-            await RecordAsync(context, endpoint, readOnly, capture);
+            try
+            {
+                if (await BuildAsync(context, endpoint, readOnly, capture, context.Response.StatusCode) is { } auditEvent)
+                {
+                    await writer!.WriteAsync(auditEvent, null, CancellationToken.None);
+                    Recorded.Add(1, new KeyValuePair<string, object?>("event_name", auditEvent.EventName));
+                }
+            }
+            catch (Exception ex)
+            {
+                Failed.Add(1);
+                LogCaptureFailed(logger, ex, context.Request.Method, context.Request.Path);
+            }
         }
     }
 
-    private async Task RecordAsync(HttpContext context, Endpoint? endpoint, bool readOnly, CapturingStream capture)
+    /// <summary>A call that may change something: the change and its event commit together, then the response leaves.</summary>
+    private async Task RecordWithChangeAsync(HttpContext context, Endpoint? endpoint, AuditTransaction transaction)
+    {
+        transaction.Arm();
+        var originalBody = context.Features.Get<IHttpResponseBodyFeature>()!;
+        await using var held = ResponseCapture.Held(MaxParameterBytes + 1);
+        var heldFeature = new StreamResponseBodyFeature(held);
+        context.Features.Set<IHttpResponseBodyFeature>(heldFeature);
+        ExceptionDispatchInfo? escaped = null;
+        try
+        {
+            await next(context);
+            await heldFeature.CompleteAsync();
+        }
+        catch (Exception ex)
+        {
+            escaped = ExceptionDispatchInfo.Capture(ex);
+        }
+        finally
+        {
+            context.Features.Set(originalBody);
+        }
+
+        if (escaped is not null)
+        {
+            // Nothing answered it (the exception handler lets cancellations through): roll back, record the failure, rethrow.
+            await transaction.RollbackAsync();
+            await RecordOnItsOwnAsync(context, endpoint, held, StatusCodes.Status500InternalServerError, rolledBack: true);
+            escaped.Throw();
+        }
+
+        if (!transaction.IsOpen)
+        {
+            // The handler never touched the database (refused before it, or nothing to store): there is nothing to
+            // commit the event with, so it is written on its own, and the answer leaves as it is.
+            await transaction.RollbackAsync();
+            await RecordOnItsOwnAsync(context, endpoint, held, context.Response.StatusCode, rolledBack: false);
+            await held.DrainAsync(context.Response.Body, CancellationToken.None);
+            return;
+        }
+
+        AuditEventRecorded? auditEvent = null;
+        try
+        {
+            auditEvent = await BuildAsync(context, endpoint, readOnly: false, held, context.Response.StatusCode);
+            if (auditEvent is not null)
+            {
+                await writer!.WriteAsync(auditEvent, transaction.Transaction, CancellationToken.None);
+            }
+
+            await transaction.CommitAsync();
+        }
+        catch (Exception ex)
+        {
+            Failed.Add(1);
+            Refused.Add(1);
+            LogChangeRefused(logger, ex, context.Request.Method, context.Request.Path);
+            await transaction.RollbackAsync();
+            if (!context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                await WriteUnavailableAsync(context);
+            }
+
+            await RecordOnItsOwnAsync(context, endpoint, held, StatusCodes.Status503ServiceUnavailable, rolledBack: true);
+            return;
+        }
+
+        signal?.Notify();
+        if (auditEvent is not null)
+        {
+            Recorded.Add(1, new KeyValuePair<string, object?>("event_name", auditEvent.EventName));
+        }
+
+        await held.DrainAsync(context.Response.Body, CancellationToken.None);
+    }
+
+    /// <summary>The event of a call written on its own: one whose change was rolled back (the attempt is still on record), or that changed nothing.</summary>
+    private async Task RecordOnItsOwnAsync(HttpContext context, Endpoint? endpoint, ResponseCapture held, int status, bool rolledBack)
     {
         try
         {
-            var auditEvent = await BuildAsync(context, endpoint, readOnly, capture);
-            await writer!.WriteAsync(auditEvent, CancellationToken.None);
-            Recorded.Add(1, new KeyValuePair<string, object?>("event_name", auditEvent.EventName));
+            if (await BuildAsync(context, endpoint, readOnly: false, held, status, rolledBack) is { } auditEvent)
+            {
+                await writer!.WriteAsync(auditEvent, null, CancellationToken.None);
+                Recorded.Add(1, new KeyValuePair<string, object?>("event_name", auditEvent.EventName));
+            }
         }
         catch (Exception ex)
         {
@@ -83,17 +228,85 @@ internal sealed partial class AuditCaptureMiddleware(
         }
     }
 
-    private async Task<AuditEventRecorded> BuildAsync(HttpContext context, Endpoint? endpoint, bool readOnly, CapturingStream capture)
+    private static async Task WriteUnavailableAsync(HttpContext context)
+    {
+        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        context.Response.Headers.RetryAfter = "5";
+        var problem = new ProblemDetails
+        {
+            Status = StatusCodes.Status503ServiceUnavailable,
+            Title = "The change was not made.",
+            Detail = "Every change is committed together with its audit event, and that could not be done now (the service's database did not answer). Nothing was changed: send the same request again in a few seconds.",
+            Instance = context.Request.Path,
+        };
+        problem.Extensions["traceId"] = context.TraceIdentifier;
+        if (context.RequestServices.GetService<IProblemDetailsService>() is not { } problems
+            || !await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }))
+        {
+            await context.Response.WriteAsJsonAsync(problem, (JsonSerializerOptions?)null, "application/problem+json");
+        }
+    }
+
+    /// <summary>The event of a call, or null when it is a refused call from outside over its source's limit (then only counted).</summary>
+    private async Task<AuditEventRecorded?> BuildAsync(HttpContext context, Endpoint? endpoint, bool readOnly, ResponseCapture capture, int status,
+        bool rolledBack = false)
     {
         var request = context.Request;
-        var status = context.Response.StatusCode;
+        var json = new AuditJson();
         var routePattern = (endpoint as RouteEndpoint)?.RoutePattern.RawText;
         var eventName = endpoint?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName
             ?? AuditEventNames.Derive(request.Method, routePattern ?? request.Path.Value ?? "/");
 
+        var user = context.User;
+        var authenticated = user.Identity?.IsAuthenticated == true;
+        var routeArea = Guid.TryParse(request.RouteValues[AreaAccess.AreaRouteValue] as string, out var area) ? area : (Guid?)null;
+        Guid? recipient;
+        bool trusted;
+        if (!authenticated)
+        {
+            (recipient, trusted) = (null, false);
+        }
+        else if (routeArea is { } asked)
+        {
+            trusted = user.CanReachArea(asked);
+            recipient = trusted ? asked : null;
+        }
+        else
+        {
+            (recipient, trusted) = (user.AreaId(), true);
+        }
+
+        var additional = new JsonObject();
+        if (rolledBack)
+        {
+            additional["changeRolledBack"] = true;
+        }
+
+        if (!trusted)
+        {
+            var sourceKey = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+            // A refused call changed nothing; one that succeeded (an endpoint open to all) is always recorded.
+            var recorded = limiter.TryRecord(sourceKey, out var suppressedBefore) || status is >= 200 and < 300;
+            Untrusted.Add(1, new KeyValuePair<string, object?>("recorded", recorded));
+            if (!recorded)
+            {
+                return null;
+            }
+
+            additional["untrusted"] = authenticated ? "AreaNotReachable" : "Unauthenticated";
+            if (routeArea is { } requested)
+            {
+                additional["requestedAreaId"] = requested.ToString("D");
+            }
+
+            if (suppressedBefore > 0)
+            {
+                additional["suppressedCallsFromSource"] = suppressedBefore;
+            }
+        }
+
         var parameters = new JsonObject();
         var resources = new List<AuditResource>();
-        Guid? routeArea = null;
         foreach (var (key, value) in request.RouteValues)
         {
             if (value is not string text || endpoint is RouteEndpoint re && re.RoutePattern.GetParameter(key) is null)
@@ -101,33 +314,38 @@ internal sealed partial class AuditCaptureMiddleware(
                 continue;
             }
 
-            parameters[key] = text;
-            if (key.EndsWith("Id", StringComparison.Ordinal))
+            var clean = Cut(json.Text(text)!, trusted);
+            parameters[json.Text(key)!] = clean;
+            if (key.EndsWith("Id", StringComparison.Ordinal) || key is "id" or "uuid")
             {
-                resources.Add(new AuditResource { Type = AuditEventNames.ResourceType(key), Name = text });
-            }
-
-            if (key == AreaAccess.AreaRouteValue && Guid.TryParse(text, out var area))
-            {
-                routeArea = area;
+                resources.Add(new AuditResource { Type = AuditEventNames.ParameterResourceType(routePattern ?? "", key), Name = clean });
             }
         }
 
-        foreach (var (key, value) in request.Query)
+        foreach (var (key, value) in request.Query.Take(trusted ? int.MaxValue : 20))
         {
-            parameters.TryAdd(key, value.Count == 1 ? JsonValue.Create(value[0]) : new JsonArray(value.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray()));
+            parameters.TryAdd(json.Text(key)!, value.Count == 1
+                ? JsonValue.Create(Cut(json.Text(value[0]) ?? "", trusted))
+                : new JsonArray(value.Select(v => (JsonNode?)JsonValue.Create(Cut(json.Text(v) ?? "", trusted))).ToArray()));
         }
 
-        if (await ReadRequestBodyAsync(request) is { } body)
+        if (trusted)
         {
-            parameters["body"] = body;
+            if (await ReadRequestBodyAsync(request, json) is { } body)
+            {
+                parameters["body"] = body;
+            }
+        }
+        else if (request.ContentLength is > 0 || request.Headers.TransferEncoding.Count > 0)
+        {
+            parameters["body"] = new JsonObject { ["omitted"] = "The caller may not act here; the body of such a call is not kept.", ["sizeBytes"] = request.ContentLength };
         }
 
-        var responseBody = capture.Captured(out var responseTruncated);
+        var responseBody = capture.Copied(out var responseTruncated);
         JsonNode? responseJson = null;
         if (responseBody.Length > 0 && IsJson(context.Response.ContentType))
         {
-            responseJson = responseTruncated ? Truncated(capture.TotalBytes) : TryParse(responseBody);
+            responseJson = responseTruncated ? Truncated(capture.TotalBytes) : json.Parse(responseBody);
         }
 
         string? errorCode = null;
@@ -136,24 +354,26 @@ internal sealed partial class AuditCaptureMiddleware(
         if (status >= 400)
         {
             errorCode = AuditErrorCodes.Of(status);
-            errorMessage = ErrorMessage(responseJson, status);
+            errorMessage = rolledBack && status == StatusCodes.Status503ServiceUnavailable
+                ? "The change and its audit event could not be committed; nothing was changed and the caller was answered 503."
+                : Cut(AuditRedaction.RedactText(ErrorMessage(responseJson, status)), trusted);
         }
         else if (!readOnly)
         {
             responseElements = AuditRedaction.Redact(responseJson);
             if (responseJson is JsonObject created && created["id"] is JsonValue id && id.TryGetValue<string>(out var createdId)
-                && routePattern is not null && !resources.Any(r => r.Name == createdId))
+                && routePattern is not null && !resources.Any(r => r.Name == createdId)
+                && (endpoint?.Metadata.GetMetadata<AuditResourceMetadata>()?.Kind ?? AuditEventNames.CreatedResourceType(routePattern)) is { } createdType)
             {
-                var lastLiteral = routePattern.Split('/', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(s => !s.StartsWith('{'));
-                if (lastLiteral is not null)
-                {
-                    resources.Add(new AuditResource { Type = AuditEventNames.SingularSegment(lastLiteral), Name = createdId });
-                }
+                resources.Add(new AuditResource { Type = createdType, Name = createdId });
             }
         }
 
-        var user = context.User;
-        var authenticated = user.Identity?.IsAuthenticated == true;
+        if (json.ReplacedCharacters > 0)
+        {
+            additional["replacedCharacters"] = json.ReplacedCharacters;
+        }
+
         return new AuditEventRecorded
         {
             EventVersion = EventVersion,
@@ -162,16 +382,9 @@ internal sealed partial class AuditCaptureMiddleware(
             EventSource = source.Name,
             EventName = eventName,
             Region = options.Value.Region,
-            UserIdentity = new AuditUserIdentity
-            {
-                Type = authenticated ? IdentityType(user) : "Anonymous",
-                PrincipalId = authenticated ? user.PrincipalId() : null,
-                UserName = authenticated ? user.Identity?.Name : null,
-                AreaId = authenticated ? user.AreaId() : null,
-                AccessKeyId = authenticated ? user.TokenId() : null,
-            },
+            UserIdentity = Identity(user, authenticated, json),
             SourceIpAddress = context.Connection.RemoteIpAddress?.ToString(),
-            UserAgent = CutUtf8(request.Headers.UserAgent.ToString(), MaxUserAgentBytes),
+            UserAgent = CutUtf8(AuditRedaction.RedactText(json.Text(request.Headers.UserAgent.ToString())!), trusted ? MaxUserAgentBytes : MaxUntrustedTextLength),
             RequestParameters = LimitObject(AuditRedaction.RedactObject(parameters)),
             ResponseElements = Limit(responseElements),
             RequestId = context.TraceIdentifier,
@@ -180,17 +393,66 @@ internal sealed partial class AuditCaptureMiddleware(
             ErrorCode = errorCode,
             ErrorMessage = errorMessage,
             Resources = resources,
-            RecipientAreaId = routeArea ?? (authenticated ? user.AreaId() : null),
+            RecipientAreaId = recipient,
             HttpStatusCode = status,
+            AdditionalEventData = additional.Count > 0 ? additional : null,
+            TlsDetails = Tls(context),
         };
     }
 
-    private static async Task<JsonNode?> ReadRequestBodyAsync(HttpRequest request)
+    private static AuditUserIdentity Identity(ClaimsPrincipal user, bool authenticated, AuditJson json)
+    {
+        if (!authenticated)
+        {
+            return new AuditUserIdentity { Type = "Anonymous" };
+        }
+
+        var issuedAt = long.TryParse(user.FindFirstValue("iat"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds)
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+            : (DateTimeOffset?)null;
+        return new AuditUserIdentity
+        {
+            Type = IdentityType(user),
+            PrincipalId = json.Text(user.PrincipalId()),
+            UserName = json.Text(user.Identity?.Name),
+            AreaId = user.AreaId(),
+            AccessKeyId = json.Text(user.TokenId()),
+            TokenIssuedAt = issuedAt,
+        };
+    }
+
+    private static AuditTlsDetails? Tls(HttpContext context)
+    {
+        if (!context.Request.IsHttps)
+        {
+            return null;
+        }
+
+        var tls = context.Features.Get<ITlsHandshakeFeature>();
+        return new AuditTlsDetails
+        {
+            TlsVersion = tls?.Protocol switch
+            {
+#pragma warning disable SYSLIB0039 // Old protocol versions are named as they are, not negotiated.
+                SslProtocols.Tls => "TLSv1",
+                SslProtocols.Tls11 => "TLSv1.1",
+#pragma warning restore SYSLIB0039
+                SslProtocols.Tls12 => "TLSv1.2",
+                SslProtocols.Tls13 => "TLSv1.3",
+                null => null,
+                var other => other.ToString(),
+            },
+            CipherSuite = tls?.NegotiatedCipherSuite?.ToString(),
+            ClientProvidedHostHeader = context.Request.Host.Value,
+        };
+    }
+
+    private static async Task<JsonNode?> ReadRequestBodyAsync(HttpRequest request, AuditJson json)
     {
         if (!IsJson(request.ContentType))
         {
             return request.ContentLength is > 0
-                ? new JsonObject { ["contentType"] = request.ContentType, ["sizeBytes"] = request.ContentLength }
+                ? new JsonObject { ["contentType"] = json.Text(request.ContentType), ["sizeBytes"] = request.ContentLength }
                 : null;
         }
 
@@ -218,27 +480,26 @@ internal sealed partial class AuditCaptureMiddleware(
             return Truncated(request.ContentLength ?? read);
         }
 
-        return TryParse(buffer.AsSpan(0, read)) ?? new JsonObject { ["invalidJson"] = true, ["sizeBytes"] = read };
-    }
-
-    private static JsonNode? TryParse(ReadOnlySpan<byte> json)
-    {
-        try
-        {
-            return JsonNode.Parse(json);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
+        return json.Parse(buffer.AsSpan(0, read)) ?? new JsonObject { ["invalidJson"] = true, ["sizeBytes"] = read };
     }
 
     private static JsonObject Truncated(long size) => new() { ["truncated"] = true, ["sizeBytes"] = size };
 
-    private static JsonNode? Limit(JsonNode? node) =>
-        node is not null && Encoding.UTF8.GetByteCount(node.ToJsonString()) > MaxParameterBytes ? Truncated(Encoding.UTF8.GetByteCount(node.ToJsonString())) : node;
+    private static JsonNode? Limit(JsonNode? node)
+    {
+        if (node is null)
+        {
+            return null;
+        }
+
+        var size = Encoding.UTF8.GetByteCount(node.ToJsonString());
+        return size > MaxParameterBytes ? Truncated(size) : node;
+    }
 
     private static JsonObject LimitObject(JsonObject node) => (JsonObject)Limit(node)!;
+
+    private static string Cut(string value, bool trusted) =>
+        trusted || value.Length <= MaxUntrustedTextLength ? value : value[..MaxUntrustedTextLength] + "…";
 
     private static string? CutUtf8(string value, int maxBytes)
     {
@@ -252,7 +513,7 @@ internal sealed partial class AuditCaptureMiddleware(
             return value;
         }
 
-        var cut = value.Length;
+        var cut = Math.Min(value.Length, maxBytes);
         while (Encoding.UTF8.GetByteCount(value.AsSpan(0, cut)) > maxBytes)
         {
             cut--;
@@ -267,7 +528,7 @@ internal sealed partial class AuditCaptureMiddleware(
     }
 
     private static bool IsJson(string? contentType) =>
-        contentType is not null && (contentType.Contains("json", StringComparison.OrdinalIgnoreCase));
+        contentType is not null && contentType.Contains("json", StringComparison.OrdinalIgnoreCase);
 
     private static string IdentityType(ClaimsPrincipal user) => user.FindFirst(CallLogsClaims.Role)?.Value switch
     {
@@ -301,6 +562,10 @@ internal sealed partial class AuditCaptureMiddleware(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Audit event of {Method} {Path} could not be written to the outbox")]
     private static partial void LogCaptureFailed(ILogger logger, Exception exception, string method, string path);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Method} {Path} was refused with 503: its change and audit event could not be committed, so neither was kept")]
+    private static partial void LogChangeRefused(ILogger logger, Exception exception, string method, string path);
+
 }
 
 /// <summary>The errorCode of a failed call: a stable, readable name of its status, what trail users filter on.</summary>
@@ -322,64 +587,7 @@ public static class AuditErrorCodes
         >= 500 => "InternalError",
         _ => ReasonPhrases.GetReasonPhrase(status).Replace(" ", "", StringComparison.Ordinal) is { Length: > 0 } phrase ? phrase : $"Http{status}",
     };
-
 }
 
 /// <summary>The service name written as eventSource.</summary>
 public sealed record AuditEventSource(string Name);
-
-/// <summary>Passes everything through and keeps a copy of the first bytes, when <c>shouldCapture</c> says so at the first write.</summary>
-internal sealed class CapturingStream(Stream inner, int limit, Func<bool> shouldCapture) : Stream
-{
-    private MemoryStream? _copy;
-    private bool _decided;
-
-    public long TotalBytes { get; private set; }
-
-    public byte[] Captured(out bool truncated)
-    {
-        truncated = TotalBytes > limit - 1;
-        return _copy?.ToArray() ?? [];
-    }
-
-    private void Keep(ReadOnlySpan<byte> data)
-    {
-        if (!_decided)
-        {
-            _decided = true;
-            _copy = shouldCapture() ? new MemoryStream() : null;
-        }
-
-        TotalBytes += data.Length;
-        if (_copy is not null && _copy.Length < limit)
-        {
-            _copy.Write(data[..(int)Math.Min(data.Length, limit - _copy.Length)]);
-        }
-    }
-
-    public override void Write(byte[] buffer, int offset, int count)
-    {
-        Keep(buffer.AsSpan(offset, count));
-        inner.Write(buffer, offset, count);
-    }
-
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        Keep(buffer.Span);
-        await inner.WriteAsync(buffer, cancellationToken);
-    }
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush() => inner.Flush();
-    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
-    public override bool CanWrite => true;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-}

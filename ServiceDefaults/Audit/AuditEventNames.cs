@@ -55,32 +55,61 @@ public static class AuditEventNames
         };
     }
 
-    /// <summary>The resource type of a route value: <c>exportProfileId</c> is <c>export-profile</c>.</summary>
-    public static string ResourceType(string routeValueName)
+    /// <summary>
+    /// The kind of resource a route parameter names, from the collection it stands in, so the same resource has the same
+    /// kind on every route and in every service: <c>export-profiles/{profileId}</c> is <c>ExportProfile</c>,
+    /// <c>areas/{areaId}</c> <c>Area</c>, and a collection under a fixed part of its owner is named with it:
+    /// <c>stream-channel/tokens/{tokenId}</c> is <c>StreamChannelToken</c>, <c>telephony/users/{uuid}</c> <c>TelephonyUser</c>.
+    /// A parameter that follows no collection is named after itself (<c>{widgetId}</c> is <c>Widget</c>).
+    /// </summary>
+    public static string ParameterResourceType(string routePattern, string parameter)
     {
-        var name = routeValueName.EndsWith("Id", StringComparison.Ordinal) ? routeValueName[..^2] : routeValueName;
-        var builder = new StringBuilder();
-        foreach (var c in name)
+        var segments = Segments(routePattern);
+        var index = segments.FindIndex(s => s.IsParameter && ParameterName(s.Text) == parameter);
+        if (index > 0 && !segments[index - 1].IsParameter)
         {
-            if (char.IsUpper(c) && builder.Length > 0)
-            {
-                builder.Append('-');
-            }
-
-            builder.Append(char.ToLowerInvariant(c));
+            return TypeOfLiteral(segments, index - 1);
         }
 
-        return builder.ToString();
+        return Pascal(parameter.EndsWith("Id", StringComparison.Ordinal) && parameter.Length > 2 ? parameter[..^2] : parameter);
     }
 
-    /// <summary>The resource type a collection segment holds: <c>export-profiles</c> is <c>export-profile</c>.</summary>
-    public static string SingularSegment(string segment) =>
-        segment.EndsWith("ies", StringComparison.Ordinal) ? segment[..^3] + "y"
-        : segment.EndsWith("sses", StringComparison.Ordinal) ? segment[..^2]
-        : segment.EndsWith('s') ? segment[..^1]
-        : segment;
+    /// <summary>
+    /// The kind of resource a creating call makes, from the route's last part (<c>POST .../stream-channel/tokens</c>
+    /// makes a <c>StreamChannelToken</c>), or null when the route ends in a parameter or in an action on a collection
+    /// (<c>call-logs/generate</c>).
+    /// </summary>
+    public static string? CreatedResourceType(string routePattern)
+    {
+        var segments = Segments(routePattern);
+        if (segments.Count == 0 || segments[^1].IsParameter)
+        {
+            return null;
+        }
 
-    private static string ParameterName(string parameter) => parameter.Trim('{', '}').Split(':', '=', '?')[0];
+        if (segments.Count > 1 && !segments[^2].IsParameter && IsPlural(segments[^2].Text) && !IsPlural(segments[^1].Text))
+        {
+            return null;
+        }
+
+        return TypeOfLiteral(segments, segments.Count - 1);
+    }
+
+    private static string TypeOfLiteral(List<(string Text, bool IsParameter)> segments, int index)
+    {
+        var name = Singular(Pascal(segments[index].Text));
+        return index > 0 && !segments[index - 1].IsParameter ? Singular(Pascal(segments[index - 1].Text)) + name : name;
+    }
+
+    private static List<(string Text, bool IsParameter)> Segments(string routePattern) =>
+        routePattern.Split('/', StringSplitOptions.RemoveEmptyEntries)
+            .Where(s => !string.Equals(s, "api", StringComparison.OrdinalIgnoreCase))
+            .Select(s => (Text: s, IsParameter: s.StartsWith('{')))
+            .ToList();
+
+    private static bool IsPlural(string segment) => segment.EndsWith('s') && !segment.EndsWith("ss", StringComparison.Ordinal);
+
+    private static string ParameterName(string parameter) => parameter.Trim('{', '}').TrimStart('*').Split(':', '=', '?')[0];
 
     private static string Singular(string pascal) =>
         pascal.EndsWith("ies", StringComparison.Ordinal) ? pascal[..^3] + "y"

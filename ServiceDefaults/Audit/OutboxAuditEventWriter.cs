@@ -1,22 +1,43 @@
+using System.Text.Json;
 using CallLogs.Contracts;
 using CallLogs.ServiceDefaults.Outbox;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using NpgsqlTypes;
 
 namespace CallLogs.ServiceDefaults.Audit;
 
 /// <summary>
-/// Writes one audit event to the outbox of <typeparamref name="TContext"/> in a DbContext of its own, so a
-/// handler's unsaved or failed changes never ride along and a failed handler's event is still kept.
+/// Writes an audit event into the service's outbox table: inside the request's transaction when the call may change
+/// something (so the event commits with the change), else in a statement of its own.
 /// </summary>
-internal sealed class OutboxAuditEventWriter<TContext>(IServiceScopeFactory scopes, TimeProvider clock) : IAuditEventWriter
-    where TContext : DbContext
+internal sealed class OutboxAuditEventWriter(NpgsqlDataSource dataSource, OutboxSignal signal, TimeProvider clock) : IAuditEventWriter
 {
-    public async Task WriteAsync(AuditEventRecorded auditEvent, CancellationToken cancellationToken)
+    private const string Insert = """
+        INSERT INTO outbox_messages (message_id, message_type, body, created_at, attempts)
+        VALUES (@id, @type, @body, @created, 0)
+        """;
+
+    public async Task WriteAsync(AuditEventRecorded auditEvent, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<TContext>();
-        db.AddOutboxMessage(auditEvent, clock);
-        await db.SaveChangesAsync(cancellationToken);
+        var body = JsonSerializer.Serialize(auditEvent, OutboxExtensions.Json);
+        if (transaction is not null)
+        {
+            await InsertAsync(transaction.Connection!, transaction, body, cancellationToken);
+            return;
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await InsertAsync(connection, null, body, cancellationToken);
+        signal.Notify();
+    }
+
+    private async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string body, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(Insert, connection, transaction);
+        command.Parameters.AddWithValue("id", Guid.NewGuid());
+        command.Parameters.AddWithValue("type", typeof(AuditEventRecorded).FullName!);
+        command.Parameters.AddWithValue("body", NpgsqlDbType.Jsonb, body);
+        command.Parameters.AddWithValue("created", clock.GetUtcNow());
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }

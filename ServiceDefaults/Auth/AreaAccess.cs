@@ -1,13 +1,15 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using CallLogs.ServiceDefaults.Errors;
 
 namespace CallLogs.ServiceDefaults.Auth;
 
 /// <summary>
 /// Authorisation by area and role for routes under <c>{areaId}</c>. No token: 401. A token of another
 /// area: 404, the same answer as for an area that does not exist, so ids don't leak. The right area but
-/// a role not allowed here: 403. Platform admins pass everywhere.
+/// a role not allowed here: 403. Platform admins pass everywhere. Once the caller is allowed, the request's values go
+/// through the one validation path (<see cref="ValidationFilter"/>), so every authorised endpoint checks its input.
 /// </summary>
 public static class AreaAccess
 {
@@ -39,7 +41,7 @@ public static class AreaAccess
 
             return await next(context);
         });
-        return builder;
+        return builder.WithValidation();
     }
 
     /// <summary>Only a platform admin may call this (areas, operations).</summary>
@@ -57,6 +59,6 @@ public static class AreaAccess
                     statusCode: StatusCodes.Status403Forbidden,
                     title: "Your role does not allow this.",
                     detail: $"This operation needs one of the roles: {string.Join(", ", roles)}."));
-        return builder;
+        return builder.WithValidation();
     }
 }

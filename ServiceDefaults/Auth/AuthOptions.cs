@@ -15,6 +15,12 @@ public sealed class AuthOptions : IValidatableObject
     public string Issuer { get; set; } = TokenIssuer.LocalIssuer;
     public string Audience { get; set; } = TokenIssuer.Audience;
 
+    /// <summary>
+    /// The signing algorithms taken from the issuer (<see cref="Authority"/>); a token signed any other way, "none"
+    /// included, is refused. Tokens of the local key are HS256 only.
+    /// </summary>
+    public string[] SigningAlgorithms { get; set; } = ["RS256"];
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (string.IsNullOrWhiteSpace(Authority) && string.IsNullOrWhiteSpace(SigningKey))
@@ -22,6 +28,16 @@ public sealed class AuthOptions : IValidatableObject
             yield return new ValidationResult(
                 "Set Auth:Authority to an OpenID Connect issuer, or Auth:SigningKey to a base64 key of at least 32 bytes (AppHost sets one for local runs).",
                 [nameof(Authority), nameof(SigningKey)]);
+        }
+
+        if (!string.IsNullOrWhiteSpace(Authority) && !Uri.TryCreate(Authority, UriKind.Absolute, out _))
+        {
+            yield return new ValidationResult("Auth:Authority must be an absolute https:// URI of the OpenID Connect issuer.", [nameof(Authority)]);
+        }
+
+        if (SigningAlgorithms is null || SigningAlgorithms.Length == 0 || SigningAlgorithms.Any(a => string.IsNullOrWhiteSpace(a) || a.Equals("none", StringComparison.OrdinalIgnoreCase)))
+        {
+            yield return new ValidationResult("Auth:SigningAlgorithms must list the issuer's signing algorithms (e.g. RS256); \"none\" is never taken.", [nameof(SigningAlgorithms)]);
         }
 
         if (!string.IsNullOrWhiteSpace(SigningKey) && !IsKeyLongEnough(SigningKey))

@@ -1,8 +1,13 @@
+using System.Reflection;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using CallLogs.ServiceDefaults.Audit;
 using CallLogs.ServiceDefaults.Outbox;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure;
 
@@ -35,13 +40,21 @@ public static class DatabaseExtensions
             builder.Services.AddNpgsqlDataSource(connectionString, ds =>
             {
                 ds.ConnectionStringBuilder.ApplicationName ??= builder.Environment.ApplicationName;
+                // Commands are traced inside a request's or a message's trace only: the pollers' queries every few
+                // seconds would otherwise bury the traces of real traffic on the dashboard.
+                ds.ConfigureTracing(tracing => tracing
+                    .ConfigureCommandFilter(_ => System.Diagnostics.Activity.Current is not null)
+                    .ConfigureBatchFilter(_ => System.Diagnostics.Activity.Current is not null));
                 connection?.Invoke(ds.ConnectionStringBuilder);
             });
         }
 
+        // A context made while the audit capture holds a request's transaction joins it (see AuditTransaction).
+        builder.Services.TryAddScoped<AuditTransaction>();
         builder.Services.AddDbContext<TContext>((sp, options) =>
         {
-            options.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>(), npgsql => configure?.Invoke(npgsql)).UseSnakeCaseNamingConvention();
+            sp.GetRequiredService<AuditTransaction>().UseIn(options, configure);
+            options.UseSnakeCaseNamingConvention();
             if (sp.GetService<OutboxSignal>() is { } signal)
             {
                 options.AddInterceptors(new OutboxSaveChangesInterceptor(signal));
@@ -55,17 +68,75 @@ public static class DatabaseExtensions
 
 /// <summary>
 /// Applies pending migrations in <see cref="IHostedLifecycleService.StartingAsync"/>, which runs before any
-/// hosted service (the bus, relays, workers) starts. EF Core takes a lock, so instances may start together.
+/// hosted service (the bus, relays, workers) starts. Instances (replicas) may start together: one migrates while
+/// the others wait on an advisory lock of the database, then find nothing left to do.
 /// </summary>
+/// <remarks>
+/// A restart usually has nothing to apply. The history table says so in one query, which spares the start EF's
+/// migrator: it builds the model and the migrations' snapshot to compare them, the largest part of a start on a busy
+/// machine. The model is then built when first used, beside the bus starting.
+/// </remarks>
 internal sealed class MigrateDatabase<TContext>(IServiceScopeFactory scopes, string connectionString) : IHostedLifecycleService
     where TContext : DbContext
 {
+    /// <summary>Advisory lock key of "migrating this database" (advisory locks are per database).</summary>
+    private const long MigrationLock = 0x43616C6C4C6F6773; // "CallLogs"
+
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
-        await CreateDatabaseIfMissingAsync(cancellationToken);
         await using var scope = scopes.CreateAsyncScope();
+        if (await AllMigrationsAppliedAsync(scope.ServiceProvider, cancellationToken))
+        {
+            return;
+        }
+
+        await CreateDatabaseIfMissingAsync(cancellationToken);
         var db = scope.ServiceProvider.GetRequiredService<TContext>();
+
+        // EF Core's own migration lock does not cover two instances creating the history table and the first tables
+        // at once (seen as "relation already exists" with two replicas starting together).
+        await using var lockConnection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
+        await lockConnection.OpenAsync(cancellationToken);
+        // Waiting may take long while another instance migrates on a busy machine; that instance dying releases the lock.
+        await using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({MigrationLock})", lockConnection) { CommandTimeout = 300 })
+        {
+            await take.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         await db.Database.MigrateAsync(cancellationToken);
+        // Closing the connection releases the lock (also when migrating failed).
+    }
+
+    /// <summary>Whether every migration of <typeparamref name="TContext"/> is in its history table (false when the database or the table is missing).</summary>
+    private static async Task<bool> AllMigrationsAppliedAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        var known = typeof(TContext).Assembly.GetTypes()
+            .Where(t => t.GetCustomAttribute<DbContextAttribute>()?.ContextType == typeof(TContext))
+            .Select(t => t.GetCustomAttribute<MigrationAttribute>()?.Id)
+            .OfType<string>()
+            .ToList();
+        var options = RelationalOptionsExtension.Extract(services.GetRequiredService<DbContextOptions<TContext>>());
+        var table = options.MigrationsHistoryTableSchema is { } schema
+            ? $"\"{schema}\".\"{options.MigrationsHistoryTableName ?? HistoryRepository.DefaultTableName}\""
+            : $"\"{options.MigrationsHistoryTableName ?? HistoryRepository.DefaultTableName}\"";
+        try
+        {
+            await using var connection = await services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(cancellationToken);
+            // The snake_case naming convention names the history table's columns too.
+            await using var applied = new NpgsqlCommand($"SELECT migration_id FROM {table}", connection);
+            await using var reader = await applied.ExecuteReaderAsync(cancellationToken);
+            var ids = new HashSet<string>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                ids.Add(reader.GetString(0));
+            }
+
+            return known.All(ids.Contains);
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.InvalidCatalogName or PostgresErrorCodes.UndefinedTable)
+        {
+            return false;
+        }
     }
 
     /// <summary>

@@ -1,9 +1,11 @@
+using System.Text;
 using System.Text.Json;
 using FluentValidation;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 
 namespace CallLogs.ServiceDefaults.Errors;
 
@@ -31,6 +33,16 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
                 Detail = bad.Message,
             },
             ProblemException p => p.ToProblemDetails(),
+            // Safety nets: text that slipped past the edge checks is still bad input, not a server fault.
+            PostgresException { SqlState: PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter or PostgresErrorCodes.InvalidTextRepresentation }
+                or EncoderFallbackException => new ProblemDetails
+            {
+                Status = StatusCodes.Status400BadRequest,
+                Title = "The request holds text that cannot be stored.",
+                Detail = "A value contains a NUL character, an unpaired surrogate or another character that cannot be stored. Send valid UTF-8 text without control characters.",
+            },
+            NpgsqlException { IsTransient: true } when !context.RequestAborted.IsCancellationRequested => Unavailable(context, "The database"),
+            TimeoutException when !context.RequestAborted.IsCancellationRequested => Unavailable(context, "A service this request needs"),
             OperationCanceledException when context.RequestAborted.IsCancellationRequested => null,
             _ => null,
         };
@@ -60,6 +72,17 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
         });
     }
 
+    private static ProblemDetails Unavailable(HttpContext context, string what)
+    {
+        context.Response.Headers.RetryAfter = "5";
+        return new ProblemDetails
+        {
+            Status = StatusCodes.Status503ServiceUnavailable,
+            Title = "The service is temporarily unavailable.",
+            Detail = $"{what} could not be reached, so nothing was changed. Send the same request again after the Retry-After delay.",
+        };
+    }
+
     private static HttpValidationProblemDetails Validation(IDictionary<string, string[]> errors) => new(errors)
     {
         Status = StatusCodes.Status400BadRequest,
@@ -72,8 +95,9 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
 
     private static string FirstLine(string message) => message.Split('\n')[0].Trim();
 
-    private static string ToCamelCase(string name) =>
-        string.IsNullOrEmpty(name) ? "body" : string.Join('.', name.Split('.').Select(p => char.ToLowerInvariant(p[0]) + p[1..]));
+    /// <summary>A property path as clients write it (<c>Encryption.IamRoleArn</c> → <c>encryption.iamRoleArn</c>).</summary>
+    public static string ToCamelCase(string name) =>
+        string.IsNullOrEmpty(name) ? "body" : string.Join('.', name.Split('.').Select(p => p.Length == 0 ? p : char.ToLowerInvariant(p[0]) + p[1..]));
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception on {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);

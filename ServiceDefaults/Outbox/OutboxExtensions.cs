@@ -45,14 +45,14 @@ public static class OutboxExtensions
 
     /// <summary>
     /// The relay that publishes this DbContext's outbox, the signal that wakes it after a save, and the writer
-    /// that keeps captured audit events in this outbox (the first outbox a service adds).
+    /// that keeps captured audit events in the outbox table of the service's database.
     /// </summary>
     public static IHostApplicationBuilder AddOutbox<TContext>(this IHostApplicationBuilder builder) where TContext : DbContext
     {
         builder.Services.AddSingleton<OutboxSignal>();
         builder.Services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddHostedService<OutboxRelay<TContext>>();
-        builder.Services.TryAddSingleton<IAuditEventWriter, OutboxAuditEventWriter<TContext>>();
+        builder.Services.TryAddSingleton<IAuditEventWriter, OutboxAuditEventWriter>();
         return builder;
     }
 }

@@ -9,7 +9,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;
 using System.Text;
-using CallLogs.AppHost.Hosting;
+using CallLogs.TestServers;
 using CallLogs.Contracts;
 using CallLogs.Export.Domain;
 using CallLogs.ServiceDefaults.Storage;

@@ -5,7 +5,7 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
-using CallLogs.AppHost.Hosting;
+using CallLogs.TestServers;
 using CallLogs.Bench.Ingest;
 using CallLogs.Contracts;
 using CallLogs.ServiceDefaults.Auth;

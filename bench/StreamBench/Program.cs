@@ -9,7 +9,7 @@ using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
-using CallLogs.AppHost.Hosting;
+using CallLogs.TestServers;
 using CallLogs.Contracts;
 using CallLogs.ServiceDefaults.Auth;
 using CallLogs.Testing;

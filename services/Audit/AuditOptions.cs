@@ -10,7 +10,7 @@ public sealed class AuditOptions : IValidatableObject
     [Required]
     public string Region { get; set; } = "local";
 
-    /// <summary>The bucket log files and digests go to.</summary>
+    /// <summary>The bucket of the platform trail (every event; area trails go to the buckets their areas chose).</summary>
     [Required]
     public string Bucket { get; set; } = "calllogs-audit";
 
@@ -29,6 +29,13 @@ public sealed class AuditOptions : IValidatableObject
     /// <summary>At most this many events go into one log file; more make more files.</summary>
     [Range(1, 100_000)]
     public int MaxEventsPerFile { get; set; } = 10_000;
+
+    /// <summary>How long one log file's upload may take before it counts as failed and waits for a retry.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan UploadTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>STS endpoint for AssumeRole when an area trail writes with SSE-KMS (empty: AWS's regional endpoint).</summary>
+    public string? StsEndpoint { get; set; }
 
     /// <summary>PEM of the RSA private key that signs digests. Without it, a key is generated at start (local runs, tests).</summary>
     public string? SigningKeyPem { get; set; }

@@ -14,6 +14,7 @@ if (ValidateTrailCommand.IsRequested(args))
 
 app.MapDefaultEndpoints();
 app.MapAuditApi();
+app.MapAreaTrailApi();
 app.MapAuditOperationsApi();
 app.Run();
 return 0;

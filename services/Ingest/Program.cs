@@ -2,7 +2,6 @@ using CallLogs.Ingest.Apis;
 using CallLogs.Ingest.Extensions;
 
 var builder = WebApplication.CreateBuilder(args);
-TelephonyCommandLine.Prepare(builder, args);
 builder.AddServiceDefaults();
 builder.AddApplicationServices();
 
@@ -10,11 +9,4 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapCallRecordsApi();
 app.MapRetentionApi();
-app.MapTelephonyApi();
-if (TelephonyCommandLine.IsCommand(args))
-{
-    return await TelephonyCommandLine.RunAsync(app, args);
-}
-
 app.Run();
-return 0;

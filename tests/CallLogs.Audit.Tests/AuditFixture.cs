@@ -15,9 +15,9 @@ namespace CallLogs.Audit.Tests;
 internal static class AuditFixture
 {
     public static async Task<ServiceFactory<AuditServiceMarker>> StartAuditAsync(Infrastructure infra, string bucket,
-        string? messaging = null, string? database = null, TimeSpan? deliveryInterval = null)
+        string? messaging = null, string? database = null, TimeSpan? deliveryInterval = null, IDictionary<string, string?>? overrides = null)
     {
-        var overrides = new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["Audit:Bucket"] = bucket,
             // Long by default: tests drive delivery themselves through TrailWriter.
@@ -26,15 +26,20 @@ internal static class AuditFixture
         };
         if (messaging is not null)
         {
-            overrides["ConnectionStrings:messaging"] = messaging;
+            settings["ConnectionStrings:messaging"] = messaging;
         }
 
         if (database is not null)
         {
-            overrides["ConnectionStrings:auditdb"] = database;
+            settings["ConnectionStrings:auditdb"] = database;
         }
 
-        return await ServiceFactory<AuditServiceMarker>.StartAsync(infra, "audit", overrides);
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        return await ServiceFactory<AuditServiceMarker>.StartAsync(infra, "audit", settings);
     }
 
     public static TrailWriter Writer(this ServiceFactory<AuditServiceMarker> audit) => audit.Services.GetRequiredService<TrailWriter>();

@@ -53,11 +53,28 @@ public sealed class AuditRulesTests
         Assert.Equal(expected, AuditEventNames.Derive(method, route));
 
     [Theory]
-    [InlineData("areaId", "area")]
-    [InlineData("exportProfileId", "export-profile")]
-    [InlineData("tokenId", "token")]
-    public void A_route_value_names_its_resource_type(string routeValue, string expected) =>
-        Assert.Equal(expected, AuditEventNames.ResourceType(routeValue));
+    [InlineData("/api/areas/{areaId:guid}", "areaId", "Area")]
+    [InlineData("/api/areas/{areaId:guid}/export-profiles/{profileId:guid}", "profileId", "ExportProfile")]
+    [InlineData("/api/areas/{areaId:guid}/export-profiles/{profileId:guid}/export-status", "profileId", "ExportProfile")]
+    [InlineData("/api/areas/{areaId:guid}/export-profiles/{profileId:guid}/re-exports/{reExportId:guid}", "reExportId", "ReExport")]
+    [InlineData("/api/areas/{areaId:guid}/stream-channel/tokens/{tokenId:guid}/enable", "tokenId", "StreamChannelToken")]
+    [InlineData("/api/areas/{areaId:guid}/telephony/users/{uuid:guid}", "uuid", "TelephonyUser")]
+    [InlineData("/api/things/{widgetId}", "widgetId", "Thing")]
+    [InlineData("/{widgetId}", "widgetId", "Widget")]
+    public void A_route_parameter_names_the_kind_of_the_collection_it_stands_in(string route, string parameter, string expected) =>
+        Assert.Equal(expected, AuditEventNames.ParameterResourceType(route, parameter));
+
+    [Theory]
+    [InlineData("/api/areas", "Area")]
+    [InlineData("/api/areas/{areaId:guid}/export-profiles", "ExportProfile")]
+    [InlineData("/api/areas/{areaId:guid}/export-profiles/{profileId:guid}/re-exports", "ReExport")]
+    [InlineData("/api/areas/{areaId:guid}/stream-channel", "StreamChannel")]
+    [InlineData("/api/areas/{areaId:guid}/stream-channel/tokens", "StreamChannelToken")]
+    [InlineData("/api/areas/{areaId:guid}/audit/trail", "AuditTrail")]
+    [InlineData("/api/areas/{areaId:guid}/telephony/call-logs/generate", null)]
+    [InlineData("/api/areas/{areaId:guid}/export-profiles/{profileId:guid}", null)]
+    public void A_creating_route_names_the_kind_it_creates_and_the_same_resource_has_one_kind_everywhere(string route, string? expected) =>
+        Assert.Equal(expected, AuditEventNames.CreatedResourceType(route));
 
     [Fact]
     public void A_log_file_key_follows_the_trail_layout()
@@ -114,16 +131,23 @@ public sealed class AuditRulesTests
     }
 
     [Fact]
-    public void A_log_file_is_a_records_document_and_the_same_records_give_the_same_bytes()
+    public async Task A_log_file_is_a_records_document_and_the_same_records_give_the_same_bytes()
     {
         string[] records = ["""{"eventID":"a"}""", """{"eventID":"b"}"""];
 
-        var content = AuditRecords.LogFileContent(records);
+        var content = await LogFileAsync(records);
 
-        Assert.Equal(content, AuditRecords.LogFileContent(records));
+        Assert.Equal(content, await LogFileAsync(records));
         var parsed = JsonNode.Parse(content)!["Records"]!.AsArray();
         Assert.Equal(["a", "b"], parsed.Select(r => r!["eventID"]!.GetValue<string>()));
-        Assert.Equal("""{"Records":[]}""", Encoding.UTF8.GetString(AuditRecords.LogFileContent([])));
+        Assert.Equal("""{"Records":[]}""", Encoding.UTF8.GetString(await LogFileAsync([])));
+    }
+
+    private static async Task<byte[]> LogFileAsync(string[] records)
+    {
+        using var output = new MemoryStream();
+        await AuditRecords.WriteLogFileAsync(output, records.ToAsyncEnumerable(), CancellationToken.None);
+        return output.ToArray();
     }
 
     [Fact]
@@ -144,7 +168,7 @@ public sealed class AuditRulesTests
             EventType = "ApiCall",
             Resources = [],
             HttpStatusCode = 200,
-        });
+        }, "platform");
 
         Assert.True(record.ContainsKey("responseElements"));
         Assert.Null(record["responseElements"]);
@@ -161,4 +185,29 @@ public sealed class AuditRulesTests
         Assert.Equal("UnprocessableEntity", AuditErrorCodes.Of(422));
         Assert.Equal("InternalError", AuditErrorCodes.Of(500));
     }
+
+    [Theory]
+    [InlineData("0001-01-01T00:00:00Z", null, "startTime")]
+    [InlineData(null, "0001-01-01T00:00:00Z", "endTime")]
+    [InlineData("2026-10-01T00:00:00Z", "2026-11-30T00:00:00Z", "startTime")]
+    [InlineData(null, "9999-12-31T23:59:59Z", "endTime")]
+    [InlineData("2026-11-30T10:00:00Z", "2026-11-30T09:00:00Z", "startTime")]
+    public void A_validation_range_outside_the_bounds_is_refused_naming_the_field(string? start, string? end, string field)
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.Parse("2026-11-30T12:00:00Z"));
+        var refused = Assert.Throws<FluentValidation.ValidationException>(() =>
+            CallLogs.Audit.Apis.AuditApi.ValidationRange(Parse(start), Parse(end), clock));
+        Assert.Equal(field, Assert.Single(refused.Errors).PropertyName);
+    }
+
+    [Fact]
+    public void A_validation_range_defaults_to_the_last_day_and_may_span_a_month()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.Parse("2026-11-30T12:00:00Z"));
+        Assert.Equal((clock.GetUtcNow().AddDays(-1), clock.GetUtcNow()), CallLogs.Audit.Apis.AuditApi.ValidationRange(null, null, clock));
+        var monthAgo = clock.GetUtcNow().AddDays(-31);
+        Assert.Equal((monthAgo, clock.GetUtcNow()), CallLogs.Audit.Apis.AuditApi.ValidationRange(monthAgo, null, clock));
+    }
+
+    private static DateTimeOffset? Parse(string? value) => value is null ? null : DateTimeOffset.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -56,10 +56,22 @@ public sealed class ProfileAuditTests(Infrastructure infra)
         Assert.Equal("Audited export", create["requestParameters"]!["body"]!["name"]!.GetValue<string>());
         Assert.True(read["readOnly"]!.GetValue<bool>());
         Assert.Null(read["responseElements"]);
-        Assert.Equal(204, deleted["httpStatusCode"]!.GetValue<int>());
-        Assert.Equal(404, failed["httpStatusCode"]!.GetValue<int>());
+        Assert.Equal(204, deleted["additionalEventData"]!["httpStatusCode"]!.GetValue<int>());
+        Assert.Equal(404, failed["additionalEventData"]!["httpStatusCode"]!.GetValue<int>());
         Assert.NotNull(failed["errorCode"]);
         Assert.DoesNotContain("very-secret-external-id", events.ToJsonString());
+
+        // The same profile is one resource, of one type and ARN, in every event, and a lookup by its id finds them all.
+        var arn = $"arn:calllogs:profile:local:{area}:export-profile/{id}";
+        foreach (var e in new[] { create, read, deleted, failed })
+        {
+            Assert.Contains(e["resources"]!.AsArray(), r => r!["type"]!.GetValue<string>() == "CallLogs::Profile::ExportProfile" && r["ARN"]!.GetValue<string>() == arn);
+        }
+
+        Assert.Equal(4, (await AuditFixture.LookupAsync(lookup, $"/api/areas/{area}/audit/events?resourceName={id}")).Count);
+        Assert.Equal(4, (await AuditFixture.LookupAsync(lookup, $"/api/areas/{area}/audit/events?resourceName={Uri.EscapeDataString(arn)}")).Count);
+        Assert.Equal(4, (await AuditFixture.LookupAsync(lookup, $"/api/areas/{area}/audit/events?resourceType=ExportProfile")).Count);
+        Assert.Equal(4, (await AuditFixture.LookupAsync(lookup, $"/api/areas/{area}/audit/events?resourceType=CallLogs::Profile::ExportProfile")).Count);
         Assert.Contains(AuditRedaction.Marker, create.ToJsonString());
     }
 }

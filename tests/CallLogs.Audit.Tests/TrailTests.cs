@@ -126,6 +126,29 @@ public sealed class TrailTests(Infrastructure infra, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Validation_says_no_digest_yet_while_delivered_files_wait_for_their_hours_digest()
+    {
+        var area = Guid.NewGuid();
+        await using var audit = await AuditFixture.StartAuditAsync(infra, await infra.NewBucketAsync());
+        var client = audit.CreateClient(infra.Tokens.Issue(Roles.AreaAdmin, area, "alice-id", "alice"));
+        var start = DateTimeOffset.UtcNow.AddMinutes(-1);
+        var e = AuditFixture.Event(area, "CreateWidget", DateTimeOffset.UtcNow);
+        await audit.Services.GetRequiredService<IBus>().Publish(e);
+        await AuditFixture.WaitForEventsAsync(client, $"/api/areas/{area}/audit/events?eventId={e.EventId}", 1);
+        await audit.Writer().DeliverAsync(CancellationToken.None);
+        var end = DateTimeOffset.UtcNow.AddMinutes(1);
+
+        var report = await ValidateAsync(client, area, $"startTime={Uri.EscapeDataString(start.ToString("O"))}&endTime={Uri.EscapeDataString(end.ToString("O"))}");
+
+        Assert.False(report.Valid);
+        Assert.Equal("NoDigestYet", report.Status);
+        Assert.Equal(0, report.DigestsChecked);
+        Assert.True(report.LogFilesNotYetDigested >= 1);
+        Assert.All(report.Results, r => Assert.Equal(TrailObjectStatus.NotYetDigested, r.Status));
+        await RunCommandAsync(audit, area, start, end, expectedExit: 1);
+    }
+
+    [Fact]
     public async Task The_public_key_served_by_the_api_verifies_the_digest_signature()
     {
         var area = Guid.NewGuid();

@@ -13,6 +13,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
 namespace CallLogs.Export.Tests;
@@ -31,9 +32,11 @@ public sealed class ExportTestBed : IAsyncDisposable
     public Infrastructure Infra { get; }
     public FakeTimeProvider Clock { get; } = new(Hour0.AddMinutes(-30));
     public Guid Area { get; } = Guid.NewGuid();
+    public const string AreaName = "Test Area";
     public string Bucket { get; private set; } = "";
     public ServiceFactory<ExportDbContext> Service { get; private set; } = null!;
     public EventCollector Bus { get; private set; } = null!;
+    public LogSink Logs { get; } = new();
 
     public static async Task<ExportTestBed> StartAsync(Infrastructure infra, IDictionary<string, string?>? settings = null)
     {
@@ -44,8 +47,11 @@ public sealed class ExportTestBed : IAsyncDisposable
             overrides[key] = value;
         }
 
-        bed.Service = await ServiceFactory<ExportDbContext>.StartAsync(infra, "export", overrides,
-            services => WithClockAndNoBackgroundPass(services, bed.Clock));
+        bed.Service = await ServiceFactory<ExportDbContext>.StartAsync(infra, "export", overrides, services =>
+        {
+            WithClockAndNoBackgroundPass(services, bed.Clock);
+            services.AddSingleton<ILoggerProvider>(bed.Logs);
+        });
         bed.Bus = await EventCollector.StartAsync(bed.Service.Configuration["ConnectionStrings:messaging"]!);
         return bed;
     }
@@ -78,7 +84,7 @@ public sealed class ExportTestBed : IAsyncDisposable
 
     public ExportProfileSnapshot Profile(IReadOnlyList<ExportFilter>? filters = null, bool mask = false, int keep = 0, string path = "exports") => new()
     {
-        ProfileId = Guid.NewGuid(), AreaId = Area, Name = "p", S3Bucket = $"{Bucket}/{path}", MaskSensitiveData = mask, UnmaskedCharacters = keep,
+        ProfileId = Guid.NewGuid(), AreaId = Area, AreaName = AreaName, Name = "p", S3Bucket = $"{Bucket}/{path}", MaskSensitiveData = mask, UnmaskedCharacters = keep,
         CollectFrom = Hour0, Filters = filters ?? [], Enabled = true, Version = 1, UpdatedAt = Clock.GetUtcNow(),
     };
 
@@ -95,16 +101,21 @@ public sealed class ExportTestBed : IAsyncDisposable
 
     public Task<Guid> CreateProfileAsync(ExportProfileSnapshot profile) => ApplyAsync(new ExportProfileCreated { Profile = profile }, profile);
 
-    public async Task<int> CountAsync(Func<ExportDbContext, Task<int>> count)
+    public Task<int> CountAsync(Func<ExportDbContext, Task<int>> count) => QueryAsync(count);
+
+    public async Task<T> QueryAsync<T>(Func<ExportDbContext, Task<T>> query)
     {
         await using var scope = Service.Services.CreateAsyncScope();
-        return await count(scope.ServiceProvider.GetRequiredService<ExportDbContext>());
+        return await query(scope.ServiceProvider.GetRequiredService<ExportDbContext>());
     }
 
     /// <summary>Publishes the records as one ingested batch and waits until they are staged.</summary>
-    public async Task IngestAsync(params CallRecord[] records)
+    public Task IngestAsync(params CallRecord[] records) => IngestAsync(Area, records);
+
+    /// <summary>Publishes the records as one ingested batch of <paramref name="area"/> and waits until they are staged.</summary>
+    public async Task IngestAsync(Guid area, params CallRecord[] records)
     {
-        await Bus.Publish(new CallRecordsIngested { BatchId = Guid.NewGuid(), AreaId = Area, AcceptedAt = Clock.GetUtcNow(), Records = records });
+        await Bus.Publish(new CallRecordsIngested { BatchId = Guid.NewGuid(), AreaId = area, AcceptedAt = Clock.GetUtcNow(), Records = records });
         var uuids = records.Select(r => r.RequestUuid).ToList();
         await Eventually.Until(async () => await CountAsync(db => db.StagedRecords.CountAsync(s => uuids.Contains(s.RequestUuid))) == records.Length);
     }
@@ -131,18 +142,22 @@ public sealed class ExportTestBed : IAsyncDisposable
     }
 
     /// <summary>Every object under the profile: key → (metadata, CSV rows as field arrays, raw CSV text).</summary>
-    public async Task<Dictionary<string, ExportedObject>> ObjectsAsync(Guid profile, string path = "exports")
+    public Task<Dictionary<string, ExportedObject>> ObjectsAsync(Guid profile, string path = "exports") =>
+        BucketObjectsAsync(Bucket, $"{path}/{Area}/{profile}/");
+
+    /// <summary>Every object of a bucket under a prefix (all of them without one).</summary>
+    public async Task<Dictionary<string, ExportedObject>> BucketObjectsAsync(string bucket, string prefix = "")
     {
         using var s3 = Infra.CreateS3Client();
-        var listed = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket, Prefix = $"{path}/{Area}/{profile}/" });
+        var listed = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket, Prefix = prefix });
         var objects = new Dictionary<string, ExportedObject>();
         foreach (var item in listed.S3Objects ?? [])
         {
-            using var response = await s3.GetObjectAsync(Bucket, item.Key);
+            using var response = await s3.GetObjectAsync(bucket, item.Key);
             await using var gzip = new GZipStream(response.ResponseStream, CompressionMode.Decompress);
             using var reader = new StreamReader(gzip, Encoding.UTF8);
             var text = await reader.ReadToEndAsync();
-            objects[item.Key] = new ExportedObject(response.Metadata, ParseCsv(text), text);
+            objects[item.Key] = new ExportedObject(response.Metadata, CsvText.Parse(text), text);
         }
 
         return objects;
@@ -151,33 +166,6 @@ public sealed class ExportTestBed : IAsyncDisposable
     /// <summary>The request ids in all objects of the profile, one entry per row (duplicates stay visible).</summary>
     public async Task<List<string>> ExportedUuidsAsync(Guid profile) =>
         [.. (await ObjectsAsync(profile)).Values.SelectMany(o => o.Rows.Skip(1)).Select(r => r[0])];
-
-    private static List<string[]> ParseCsv(string text)
-    {
-        var rows = new List<string[]>();
-        var fields = new List<string>();
-        var field = new StringBuilder();
-        var quoted = false;
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = text[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"') { field.Append('"'); i++; }
-                else if (c == '"') { quoted = false; }
-                else { field.Append(c); }
-            }
-            else if (c == '"') { quoted = true; }
-            else if (c == ',') { fields.Add(field.ToString()); field.Clear(); }
-            else if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n')
-            {
-                fields.Add(field.ToString()); field.Clear(); rows.Add([.. fields]); fields.Clear(); i++;
-            }
-            else { field.Append(c); }
-        }
-
-        return rows;
-    }
 }
 
 public sealed record ExportedObject(MetadataCollection Metadata, List<string[]> Rows, string Text);

@@ -39,7 +39,7 @@ public sealed class HourlyExportTests(Infrastructure infra) : IAsyncLifetime
         await _bed.RunExporterAsync();
         var first = await Eventually.Get(() => _bed.ObjectsAsync(profile), o => o.Count == 1);
         var (key, (metadata, rows, text)) = Assert.Single(first);
-        Assert.Contains($"/2026/11/20/07/{_bed.Area}_20261120T070000Z_20261120T080000Z_20261120T080501Z_{profile}.csv.gz", key);
+        Assert.Contains($"/2026/11/20/07/Test-Area_{_bed.Area}_20261120T070000Z_20261120T080000Z_20261120T080501Z_{profile}.csv.gz", key);
         Assert.Equal(CallRecordFields.Names, rows[0]);
         Assert.Equal(inHour.Select(r => r.RequestUuid), rows.Skip(1).Select(r => r[0]));
         Assert.All(rows.Skip(1), r => Assert.Equal("012****789", r[3]));

@@ -241,11 +241,13 @@ public sealed class CallRecordsApiTests(Infrastructure infra) : IAsyncLifetime
         var old = DateTimeOffset.UtcNow.AddDays(-40);
         var recent = DateTimeOffset.UtcNow.AddDays(-3);
         var fresh = DateTimeOffset.UtcNow.AddHours(-2);
+        using var admin = _service.CreateClient(infra.Tokens.Issue(Roles.AreaAdmin, _area, "admin"));
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PutAsJsonAsync($"/api/areas/{_area}/call-records/retention", new { days = 0 })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PutAsJsonAsync($"/api/areas/{_area}/call-records/retention", new { days = 732 })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/api/areas/{_area}/call-records/retention", new { days = 60 })).StatusCode);
         await PostAsync(new[] { Record(time: old), Record(time: recent), Record(time: fresh) });
         await Eventually.Until(async () => (await StoredAsync()).Count == 3);
 
-        using var admin = _service.CreateClient(infra.Tokens.Issue(Roles.AreaAdmin, _area, "admin"));
-        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PutAsJsonAsync($"/api/areas/{_area}/call-records/retention", new { days = 0 })).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/api/areas/{_area}/call-records/retention", new { days = 2 })).StatusCode);
 
         await _service.Services.GetRequiredService<RetentionJob>().RunOnceAsync(CancellationToken.None);

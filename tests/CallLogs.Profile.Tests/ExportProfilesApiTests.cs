@@ -85,6 +85,133 @@ public sealed class ExportProfilesApiTests(Infrastructure infra) : IAsyncLifetim
              new ExportFilter { Field = FilterField.ResponseCode, Operator = FilterOperator.IsNot, Value = "500" }],
             created.Profile.Filters);
         Assert.Equal(1, created.Profile.Version);
+        Assert.True(created.Profile.EscapeCsvFormulas);
+        Assert.True(profile.EscapeCsvFormulas);
+        Assert.StartsWith("Area ", created.Profile.AreaName);
+    }
+
+    [Theory]
+    [InlineData("s3Bucket", "mine/../theirs", "'..' segment")]
+    [InlineData("s3Bucket", "mine/./theirs", "'.' segment")]
+    [InlineData("s3Bucket", "mine/a\\tb", "a TAB (U+0009) at position 7")]
+    [InlineData("s3Bucket", "mine/exports\\n", "a line feed (U+000A) at its end")]
+    [InlineData("s3Bucket", "mine/a\\u007fb", "a DEL character")]
+    [InlineData("s3Bucket", "mine/a\\u0000b", "a NUL character")]
+    [InlineData("s3Bucket", " mine", "a space at its start")]
+    [InlineData("encryption.iamRoleArn", "arn:aws:iam::123456789012:role/Export\\n", "a line feed (U+000A) at its end")]
+    [InlineData("encryption.cmkKeyArn", "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\\n", "a line feed (U+000A) at its end")]
+    [InlineData("encryption.cmkKeyArn", "arn:aws:kms:us-east-1:123456789012:alias/mine", "not an alias")]
+    [InlineData("encryption.iamRoleExternalId", "ext-42\\n", "a line feed (U+000A) at its end")]
+    [InlineData("encryption.iamRoleExternalId", "ext 42", "a space at position 4")]
+    public async Task A_destination_setting_that_is_not_exactly_valid_is_a_400_saying_why_on_create_and_on_change_and_nothing_is_stored(
+        string field, string jsonValue, string reason)
+    {
+        var encryption = new Dictionary<string, string>
+        {
+            ["iamRoleArn"] = "arn:aws:iam::123456789012:role/Export",
+            ["cmkKeyArn"] = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            ["iamRoleExternalId"] = "ext-42",
+        };
+        var bucket = "\"calllogs-export/area\"";
+        if (field == "s3Bucket")
+        {
+            bucket = $"\"{jsonValue}\"";
+        }
+        else
+        {
+            encryption[field.Split('.')[1]] = "@";
+        }
+
+        var encryptionJson = string.Join(",", encryption.Select(e => $"\"{e.Key}\":{(e.Value == "@" ? $"\"{jsonValue}\"" : JsonSerializer.Serialize(e.Value))}"));
+        var create = $$$"""{"name":"Bad","s3Bucket":{{{bucket}}},"collectFrom":"{{{DateTimeOffset.UtcNow.AddHours(2):O}}}","encryption":{"enabled":true,{{{encryptionJson}}}}}""";
+        using var created = await _admin.PostAsync($"/api/areas/{_area}/export-profiles", new StringContent(create, System.Text.Encoding.UTF8, "application/json"));
+        await AssertRefusedAsync(created, field, reason);
+
+        var profile = await CreateAsync();
+        var change = $$$"""{"s3Bucket":{{{bucket}}},"encryption":{"enabled":true,{{{encryptionJson}}}}}""";
+        using var changed = await _admin.PatchAsync($"/api/areas/{_area}/export-profiles/{profile.Id}", new StringContent(change, System.Text.Encoding.UTF8, "application/json"));
+        await AssertRefusedAsync(changed, field, reason);
+
+        var list = await _admin.GetFromJsonAsync<PagedList<ExportProfileResponse>>($"/api/areas/{_area}/export-profiles", Json);
+        Assert.Equal([(profile.Id, 1L, "calllogs-export/area/exports")], list!.Items.Select(p => (p.Id, p.Version, p.S3Bucket)));
+        Assert.DoesNotContain(_events.Received<ExportProfileUpdated>(), e => e.Profile.ProfileId == profile.Id);
+    }
+
+    private static async Task AssertRefusedAsync(HttpResponseMessage response, string field, string reason)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, body);
+        using var problem = JsonDocument.Parse(body);
+        var messages = problem.RootElement.GetProperty("errors").GetProperty(field).EnumerateArray().Select(m => m.GetString()).ToList();
+        Assert.True(messages.Any(m => m!.Contains(reason, StringComparison.Ordinal)), string.Join(" | ", messages));
+    }
+
+    [Theory]
+    [InlineData("9999-12-31T23:59:59Z", null, "collectFrom")]
+    [InlineData("9999-12-31T23:30:00+00:00", null, "collectFrom")]
+    [InlineData("2100-01-01T00:00:00Z", null, "collectFrom")]
+    [InlineData(null, "9999-12-31T23:59:59Z", "collectUntil")]
+    public async Task A_date_far_in_the_future_is_a_400_naming_it_not_a_500(string? from, string? until, string field)
+    {
+        var body = $$"""{"name":"Far","s3Bucket":"calllogs-export","collectFrom":"{{from ?? DateTimeOffset.UtcNow.AddHours(2).ToString("O")}}"{{(until is null ? "" : $",\"collectUntil\":\"{until}\"")}}}""";
+        using var response = await _admin.PostAsync($"/api/areas/{_area}/export-profiles", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.True(problem.RootElement.GetProperty("errors").TryGetProperty(field, out _), problem.RootElement.ToString());
+
+        var profile = await CreateAsync();
+        using var changed = await _admin.PatchAsync($"/api/areas/{_area}/export-profiles/{profile.Id}",
+            new StringContent("""{"collectFrom":"9999-12-31T23:59:59Z"}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Conflict, changed.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("page=2147483647&pageSize=200", "page")]
+    [InlineData("page=0", "page")]
+    [InlineData("page=-5", "page")]
+    [InlineData("pageSize=0", "pageSize")]
+    [InlineData("pageSize=201", "pageSize")]
+    public async Task Paging_outside_its_range_is_a_400_naming_the_parameter(string query, string field)
+    {
+        using var response = await _admin.GetAsync($"/api/areas/{_area}/export-profiles?{query}");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.True(problem.RootElement.GetProperty("errors").TryGetProperty(field, out _), problem.RootElement.ToString());
+    }
+
+    [Theory]
+    [InlineData("page=3000000000", "page")]
+    [InlineData("pageSize=99999999999999999999", "pageSize")]
+    [InlineData("page=abc", "page")]
+    [InlineData("page=1.5", "page")]
+    public async Task A_page_number_that_is_not_an_int_is_a_400_naming_it(string query, string field) =>
+        await Paging_outside_its_range_is_a_400_naming_the_parameter(query, field);
+
+    [Fact]
+    public async Task A_platform_admin_listing_the_profiles_of_an_area_that_does_not_exist_gets_404()
+    {
+        using var platform = Client(Roles.PlatformAdmin, null);
+        using var missing = await platform.GetAsync($"/api/areas/{Guid.NewGuid()}/export-profiles");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Contains("Area not found.", await missing.Content.ReadAsStringAsync());
+        using var existing = await platform.GetAsync($"/api/areas/{_area}/export-profiles");
+        Assert.Equal(HttpStatusCode.OK, existing.StatusCode);
+    }
+
+    [Fact]
+    public async Task Csv_formula_escaping_is_on_by_default_and_a_profile_can_switch_it_off_for_raw_values()
+    {
+        var profile = await CreateAsync();
+        using var response = await _admin.PatchAsJsonAsync($"/api/areas/{_area}/export-profiles/{profile.Id}", new { escapeCsvFormulas = false });
+        var updated = (await response.Content.ReadFromJsonAsync<ExportProfileResponse>(Json))!;
+        Assert.False(updated.EscapeCsvFormulas);
+        Assert.False((await _events.WaitFor<ExportProfileUpdated>(e => e.Profile.ProfileId == profile.Id)).Profile.EscapeCsvFormulas);
+
+        var raw = await CreateAsync(new
+        {
+            name = "Raw", s3Bucket = "calllogs-export", collectFrom = DateTimeOffset.UtcNow.AddHours(2), escapeCsvFormulas = false,
+        });
+        Assert.False(raw.EscapeCsvFormulas);
     }
 
     [Fact]

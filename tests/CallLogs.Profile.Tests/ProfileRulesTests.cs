@@ -55,7 +55,8 @@ public sealed class ProfileRulesTests
     [InlineData("ftp://bucket-name")]
     public void A_url_scheme_is_refused_with_a_message_to_give_the_bare_bucket_name(string bucket) =>
         _create.TestValidate(Valid() with { S3Bucket = bucket })
-            .ShouldHaveValidationErrorFor(r => r.S3Bucket).WithErrorMessage(S3BucketSetting.UrlSchemeMessage);
+            .ShouldHaveValidationErrorFor(r => r.S3Bucket).WithErrorMessage(
+                "Give the bare bucket name and optional path, e.g. 'bucketName' or 'bucketName/additional/path'; URL schemes such as 's3://' or 'https://' are not accepted.");
 
     [Theory]
     [InlineData("")]
@@ -185,4 +186,48 @@ public sealed class ProfileRulesTests
     [Fact]
     public void Encryption_off_needs_nothing_else() =>
         _create.TestValidate(Valid() with { Encryption = new EncryptionSetting(false) }).ShouldNotHaveAnyValidationErrors();
+
+    [Fact]
+    public void A_kms_key_of_another_partition_than_the_role_is_refused() =>
+        _create.TestValidate(Valid() with
+        {
+            Encryption = new EncryptionSetting(true, "arn:aws:iam::123456789012:role/Export",
+                "arn:aws-cn:kms:cn-north-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", "calllogs-external-id"),
+        }).ShouldHaveValidationErrorFor("Encryption.CmkKeyArn");
+
+    [Theory]
+    [InlineData("Nightly\texport")]
+    [InlineData("Nightly\nexport")]
+    [InlineData("Nightly\u0000")]
+    [InlineData("Nightly\u202Eexport")]
+    public void A_name_with_control_or_invisible_characters_is_refused(string escaped) =>
+        _create.TestValidate(Valid() with { Name = System.Text.RegularExpressions.Regex.Unescape(escaped) }).ShouldHaveValidationErrorFor(r => r.Name);
+
+    [Theory]
+    [InlineData(" key-1")]
+    [InlineData("key-1 ")]
+    [InlineData("key-1\n")]
+    [InlineData("key\t1")]
+    public void A_filter_value_is_taken_exactly_so_surrounding_whitespace_and_control_characters_are_refused(string escaped) =>
+        _create.TestValidate(Valid() with { Filters = [new FilterSetting("apiKey", "is", System.Text.RegularExpressions.Regex.Unescape(escaped))] })
+            .ShouldHaveValidationErrorFor("filters[0].value");
+
+    [Theory]
+    [InlineData("+200")]
+    [InlineData(" 200")]
+    [InlineData("2\u0660\u0660")]
+    public void A_response_code_filter_is_plain_digits(string escaped) =>
+        _create.TestValidate(Valid() with { Filters = [new FilterSetting("responseCode", "is", System.Text.RegularExpressions.Regex.Unescape(escaped))] })
+            .ShouldHaveValidationErrorFor("filters[0].value");
+
+    [Theory]
+    [InlineData(0, true)]
+    [InlineData(24 * 365 * 10 - 48, true)]
+    [InlineData(24 * 365 * 10 + 1, false)]
+    public void Collect_from_may_be_at_most_ten_years_ahead(int hoursAhead, bool valid) =>
+        Assert.Equal(valid, _create.TestValidate(Valid() with { CollectFrom = Now.AddHours(hoursAhead).AddMinutes(1) }).IsValid);
+
+    [Fact]
+    public void The_last_hour_of_the_calendar_snaps_without_overflowing() =>
+        Assert.Equal(new DateTimeOffset(9999, 12, 31, 23, 0, 0, TimeSpan.Zero), HourSnapping.ToNearestHour(DateTimeOffset.MaxValue));
 }

@@ -1,6 +1,9 @@
 using System.Text.Json;
 using CallLogs.Contracts;
 using CallLogs.Stream.Domain;
+using CallLogs.Stream.Subscriptions;
+using CallLogs.Testing;
+using CsCheck;
 
 namespace CallLogs.Stream.Tests;
 
@@ -44,5 +47,79 @@ public sealed class StreamRulesTests
         Assert.Equal("012****789", item.GetProperty("api_key").GetString());
         Assert.Equal("call", item.GetProperty("log_type").GetString());
         Assert.Equal("7", item.GetProperty("n").GetString());
+    }
+}
+
+public sealed class SubscriberBufferTests
+{
+    private static CallRecord[] Records(int count) =>
+        Enumerable.Range(0, count).Select(_ => new CallRecord { RequestUuid = Guid.NewGuid().ToString(), RequestTime = DateTimeOffset.UtcNow }).ToArray();
+
+    private static (Subscriber Subscriber, List<string> Sent, TaskCompletionSource Release) Start(int maxRecords, long maxBytes)
+    {
+        var sent = new List<string>();
+        var release = new TaskCompletionSource();
+        var subscriber = new Subscriber(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), null, maxRecords, maxBytes,
+            async (frame, ct) =>
+            {
+                await release.Task.WaitAsync(ct);
+                lock (sent)
+                {
+                    sent.Add(frame);
+                }
+            },
+            _ => Task.CompletedTask);
+        return (subscriber, sent, release);
+    }
+
+    [Fact]
+    public async Task Dropped_records_are_named_in_a_missed_frame_exactly_where_the_gap_is()
+    {
+        var (subscriber, sent, release) = Start(maxRecords: 3, maxBytes: 1 << 20);
+        var sender = subscriber.RunSenderAsync();
+        var first = Records(2);
+        var dropped = Records(2);
+        var after = Records(1);
+        Assert.True(subscriber.Offer(Frames.Data(first, null), first));
+        Assert.False(subscriber.Offer(Frames.Data(dropped, null), dropped));
+        Assert.True(subscriber.Offer(Frames.Data(after, null), after));
+        release.SetResult();
+        await Eventually.Until(() => { lock (sent) { return sent.Count == 3; } });
+        await subscriber.CloseAsync("done");
+        await sender;
+
+        Assert.Contains(first[0].RequestUuid, sent[0]);
+        var missed = JsonDocument.Parse(sent[1]).RootElement;
+        Assert.Equal(2, missed.GetProperty("missed").GetInt32());
+        Assert.Equal(dropped.Select(r => r.RequestUuid), missed.GetProperty("request_uuids").EnumerateArray().Select(u => u.GetString()));
+        Assert.Contains(after[0].RequestUuid, sent[2]);
+        Assert.Equal(2, subscriber.MissedTotal);
+    }
+
+    [Fact]
+    public void The_buffer_is_bounded_in_bytes_as_well_as_in_records()
+    {
+        var (subscriber, _, _) = Start(maxRecords: 1_000_000, maxBytes: 64 * 1024);
+        var big = Records(1) is var r ? r.Select(x => x with { UserAgent = new string('a', 20_000) }).ToArray() : [];
+        var taken = Enumerable.Range(0, 10).Count(_ => subscriber.Offer(Frames.Data(big, null), big));
+        Assert.InRange(taken, 1, 2);
+    }
+
+    [Fact]
+    public void Any_sequence_of_offers_either_queues_a_frame_or_names_every_dropped_record()
+    {
+        Gen.Int[1, 20].Array[1, 30].Sample(sizes =>
+        {
+            var (subscriber, _, _) = Start(maxRecords: 25, maxBytes: 1 << 20);
+            var dropped = 0;
+            foreach (var size in sizes)
+            {
+                var records = Records(size);
+                dropped += subscriber.Offer(Frames.Data(records, null), records) ? 0 : size;
+            }
+
+            Assert.Equal(dropped, subscriber.MissedTotal);
+            Assert.True(sizes.Sum() - dropped <= 25 || sizes.Length > 0);
+        }, iter: 300);
     }
 }

@@ -7,7 +7,7 @@ public static class BenchmarkReport
     {
         var begin = $"<!-- {name}:begin -->";
         var end = $"<!-- {name}:end -->";
-        var path = Path.Combine(CallLogs.AppHost.Hosting.RepositoryPaths.Root, "docs", "benchmarks.md");
+        var path = Path.Combine(CallLogs.TestServers.RepositoryPaths.Root, "docs", "benchmarks.md");
         var text = File.Exists(path) ? await File.ReadAllTextAsync(path) : "# Benchmarks\n";
         var section = $"{begin}\n{markdown.Trim()}\n{end}";
         var start = text.IndexOf(begin, StringComparison.Ordinal);

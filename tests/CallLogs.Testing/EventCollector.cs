@@ -55,7 +55,7 @@ public sealed class EventCollector : IAsyncDisposable
         IConsumer<AreaCreated>, IConsumer<AreaRenamed>,
         IConsumer<ExportProfileCreated>, IConsumer<ExportProfileUpdated>, IConsumer<ExportProfileEnabled>,
         IConsumer<ExportProfileDisabled>, IConsumer<ExportProfileDeleted>,
-        IConsumer<CallRecordsIngested>, IConsumer<AuditEventRecorded>, IConsumer<CallLogCreated>
+        IConsumer<CallRecordsIngested>, IConsumer<AuditEventRecorded>, IConsumer<CallLogsCreated>
     {
         public Task Consume(ConsumeContext<AreaCreated> context) => Keep(context);
         public Task Consume(ConsumeContext<AreaRenamed> context) => Keep(context);
@@ -66,7 +66,7 @@ public sealed class EventCollector : IAsyncDisposable
         public Task Consume(ConsumeContext<ExportProfileDeleted> context) => Keep(context);
         public Task Consume(ConsumeContext<CallRecordsIngested> context) => Keep(context);
         public Task Consume(ConsumeContext<AuditEventRecorded> context) => Keep(context);
-        public Task Consume(ConsumeContext<CallLogCreated> context) => Keep(context);
+        public Task Consume(ConsumeContext<CallLogsCreated> context) => Keep(context);
 
         private Task Keep<T>(ConsumeContext<T> context) where T : class
         {

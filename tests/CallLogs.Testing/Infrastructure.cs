@@ -1,7 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 using Amazon.S3;
-using CallLogs.AppHost.Hosting;
+using CallLogs.TestServers;
 using CallLogs.ServiceDefaults.Auth;
 using CallLogs.ServiceDefaults.Storage;
 using DotNet.Testcontainers.Builders;
@@ -16,7 +16,7 @@ namespace CallLogs.Testing;
 /// Real RabbitMQ, PostgreSQL and S3 for the integration tests of one test assembly. Taken, in this order,
 /// from environment variables (CALLLOGS_TEST_RABBITMQ, CALLLOGS_TEST_RABBITMQ_MANAGEMENT, CALLLOGS_TEST_POSTGRES,
 /// CALLLOGS_TEST_S3: the test command sets them to one shared set of servers), from Testcontainers when a Docker
-/// engine answers (S3 is then still a private s3rver), or from private instances started the way AppHost starts them.
+/// engine answers (S3 is then still a private s3rver), or from private instances started by CallLogs.TestServers.
 /// Every test isolates itself with a fresh virtual host, database and bucket.
 /// </summary>
 public sealed class Infrastructure : IAsyncLifetime

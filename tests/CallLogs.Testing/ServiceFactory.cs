@@ -42,6 +42,9 @@ public sealed class ServiceFactory<TEntryPoint> : WebApplicationFactory<TEntryPo
             ["Auth:SigningKey"] = infrastructure.SigningKey,
             ["OTEL_SERVICE_NAME"] = serviceName,
             ["RabbitMq:ManagementUrl"] = infrastructure.RabbitMqManagementUri.ToString(),
+            // Tests drive services faster than any one caller should in use; a test of the limits sets its own.
+            ["RateLimiting:PermitsPerSecond"] = "100000",
+            ["RateLimiting:Burst"] = "100000",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {

@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace CallLogs.Audit.Apis;
 
-/// <summary>What operators watch of the trail, per area: events waiting for delivery, the last log file and the last digest.</summary>
+/// <summary>What operators watch of the platform trail, per area: events waiting for delivery, the last log file and the last digest.</summary>
 public static class AuditOperationsApi
 {
     public sealed record AreaDeliveryStatus(string Area, int EventsWaiting, DateTimeOffset? OldestWaitingEvent, double? DeliveryDelaySeconds,
@@ -23,9 +23,9 @@ public static class AuditOperationsApi
         var now = clock.GetUtcNow();
         var waiting = await db.Events.Where(e => e.LogFileId == null).GroupBy(e => e.AreaKey)
             .Select(g => new { Area = g.Key, Count = g.Count(), Oldest = g.Min(e => e.ReceivedAt) }).ToListAsync(cancellationToken);
-        var files = await db.LogFiles.Where(f => f.UploadedAt != null).GroupBy(f => f.AreaKey)
+        var files = await db.LogFiles.Where(f => f.TrailId == null && f.UploadedAt != null).GroupBy(f => f.AreaKey)
             .Select(g => new { Area = g.Key, Last = g.Max(f => f.UploadedAt) }).ToListAsync(cancellationToken);
-        var digests = await db.Digests.GroupBy(d => d.AreaKey)
+        var digests = await db.Digests.Where(d => d.TrailId == null).GroupBy(d => d.AreaKey)
             .Select(g => g.OrderByDescending(d => d.PeriodEnd).Select(d => new { Area = d.AreaKey, d.Key, d.PeriodEnd }).First()).ToListAsync(cancellationToken);
         return TypedResults.Ok(waiting.Select(w => w.Area).Union(files.Select(f => f.Area)).Union(digests.Select(d => d.Area)).Order()
             .Select(area =>

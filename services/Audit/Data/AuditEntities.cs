@@ -19,15 +19,23 @@ public sealed class StoredEvent
     public string[] ResourceNames { get; set; } = [];
     public required string Record { get; set; }
     public DateTimeOffset ReceivedAt { get; set; }
-    /// <summary>The log file this event is delivered in; set once, in the transaction that creates the file.</summary>
+    /// <summary>The platform trail's log file this event is delivered in; set once, in the transaction that creates the file.</summary>
     public long? LogFileId { get; set; }
+    /// <summary>The area's own trail, when it was logging as the event was stored: the event is delivered there too.</summary>
+    public Guid? AreaTrailId { get; set; }
+    /// <summary>The area trail's log file this event is delivered in.</summary>
+    public long? AreaLogFileId { get; set; }
 }
 
-/// <summary>A log file: its events are fixed when the row is created, its content and key never change after.</summary>
+/// <summary>A log file: its events, bucket and key are fixed when the row is created, its content never changes after.</summary>
 public sealed class LogFile
 {
     public long Id { get; set; }
     public required string AreaKey { get; set; }
+    /// <summary>The area trail it belongs to; null for the platform trail.</summary>
+    public Guid? TrailId { get; set; }
+    /// <summary>The area trail's bucket; null for the platform trail's (<see cref="AuditOptions.Bucket"/>).</summary>
+    public string? Bucket { get; set; }
     public required string Key { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public int EventCount { get; set; }
@@ -36,13 +44,21 @@ public sealed class LogFile
     /// <summary>Hex SHA-256 of the uncompressed content, once uploaded.</summary>
     public string? Sha256 { get; set; }
     public DateTimeOffset? UploadedAt { get; set; }
+    /// <summary>Failed uploads so far; the next is not tried before <see cref="NextAttemptAt"/>.</summary>
+    public int Attempts { get; set; }
+    public DateTimeOffset? NextAttemptAt { get; set; }
+    public string? LastError { get; set; }
 }
 
-/// <summary>An hourly digest of an area: the log files created in [PeriodStart, PeriodEnd), chained to the previous digest.</summary>
+/// <summary>An hourly digest of an area in a trail: the log files created in [PeriodStart, PeriodEnd), chained to the previous digest.</summary>
 public sealed class Digest
 {
     public long Id { get; set; }
     public required string AreaKey { get; set; }
+    /// <summary>The area trail it belongs to; null for the platform trail.</summary>
+    public Guid? TrailId { get; set; }
+    /// <summary>The area trail's bucket; null for the platform trail's (<see cref="AuditOptions.Bucket"/>).</summary>
+    public string? Bucket { get; set; }
     public DateTimeOffset PeriodStart { get; set; }
     public DateTimeOffset PeriodEnd { get; set; }
     public required string Key { get; set; }
@@ -68,4 +84,33 @@ public sealed class SigningKey
     public required string Fingerprint { get; set; }
     public required string PublicKeyPem { get; set; }
     public DateTimeOffset FirstUsed { get; set; }
+}
+
+/// <summary>
+/// An area's own trail: the area's events delivered to a bucket the area admin chose, with its own signed digest chain.
+/// The platform trail keeps every event as well.
+/// </summary>
+public sealed class AreaTrail
+{
+    public Guid Id { get; set; }
+    public Guid AreaId { get; set; }
+    public required string Bucket { get; set; }
+    /// <summary>The path the admin gave after the bucket name, before <c>AuditLogs/</c> (empty for none).</summary>
+    public required string Prefix { get; set; }
+    public string? IamRoleArn { get; set; }
+    public string? CmkKeyArn { get; set; }
+    /// <summary>Sent to STS when assuming <see cref="IamRoleArn"/>; never shown in full nor recorded (see docs/audit-trail.md).</summary>
+    public string? IamRoleExternalId { get; set; }
+    public bool IsLogging { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+    public DateTimeOffset? StartedLoggingAt { get; set; }
+    public DateTimeOffset? StoppedLoggingAt { get; set; }
+    public DateTimeOffset? LatestDeliveryAt { get; set; }
+    public DateTimeOffset? LatestDeliveryAttemptAt { get; set; }
+    public string? LatestDeliveryError { get; set; }
+    public DateTimeOffset? LatestDigestAt { get; set; }
+    public string? LatestDigestError { get; set; }
+
+    public bool Encrypts => IamRoleArn is not null;
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using Amazon.S3;
-using Amazon.S3.Model;
 using CallLogs.Audit.Data;
 using CallLogs.Audit.Domain;
 using Microsoft.EntityFrameworkCore;
@@ -13,47 +12,70 @@ public enum TrailObjectStatus
     Valid,
     Changed,
     Missing,
+    /// <summary>A delivered log file that no digest covers yet (its hour has not ended, or its digest is still to be written).</summary>
+    NotYetDigested,
 }
 
 public sealed record TrailObjectResult(string Kind, string Key, TrailObjectStatus Status, string? Detail);
 
+/// <summary>
+/// What validation found. <see cref="Valid"/> is true only when at least one digest was checked and every digest and
+/// log file it covers is intact; <see cref="Status"/> says why not: <c>NotValid</c> (something was changed or is
+/// missing), <c>NoDigestYet</c> (files were delivered but no digest covers the range yet: nothing can be proven), or
+/// <c>NothingDelivered</c>. Files newer than the newest digest are listed as <c>NotYetDigested</c>.
+/// </summary>
 public sealed record TrailValidationReport(
     string AreaId,
+    string Trail,
     DateTimeOffset StartTime,
     DateTimeOffset EndTime,
     bool Valid,
+    string Status,
     int DigestsChecked,
     int LogFilesChecked,
+    int LogFilesNotYetDigested,
     IReadOnlyList<TrailObjectResult> Results);
 
 /// <summary>
-/// Walks an area's digest chain backwards from the newest digest that ends in the range to the one that covers its
-/// start. Each digest is checked against the hash its successor recorded and against its signature; each log file it
-/// lists against the hash it recorded. What S3 holds is judged; the database only says where the chain begins, and
-/// stands in for a missing or changed digest so the files it listed are still checked.
+/// Walks a digest chain (an area's in the platform trail, or an area trail's) backwards from the newest digest that
+/// ends in the range to the one that covers its start. Each digest is checked against the hash its successor recorded
+/// and against its signature; each log file it lists against the hash it recorded. What S3 holds is judged; the
+/// database only says where the chain begins and in which bucket each object was written, and stands in for a missing
+/// or changed digest so the files it listed are still checked. Objects are only ever read from the buckets this
+/// service wrote them to, whatever a digest in S3 claims.
 /// </summary>
-public sealed class TrailValidator(AuditDbContext db, IAmazonS3 s3, IOptions<AuditOptions> options)
+public sealed class TrailValidator(AuditDbContext db, TrailClients clients, IOptions<AuditOptions> options)
 {
-    public async Task<TrailValidationReport> ValidateAsync(string areaKey, DateTimeOffset start, DateTimeOffset end, CancellationToken cancellationToken)
+    /// <summary>Validates the chain of <paramref name="areaKey"/> in the platform trail (<paramref name="trail"/> null) or in an area trail.</summary>
+    public async Task<TrailValidationReport> ValidateAsync(AreaTrail? trail, string areaKey, DateTimeOffset start, DateTimeOffset end,
+        CancellationToken cancellationToken)
     {
+        var trailId = trail?.Id;
         var keys = await db.SigningKeys.AsNoTracking().ToDictionaryAsync(k => k.Fingerprint, k => k.PublicKeyPem, cancellationToken);
         var rows = await db.Digests.AsNoTracking()
-            .Where(d => d.AreaKey == areaKey && d.PeriodEnd > start && d.PeriodStart < end)
+            .Where(d => d.TrailId == trailId && d.AreaKey == areaKey && d.PeriodEnd > start && d.PeriodStart < end)
             .ToDictionaryAsync(d => d.Key, cancellationToken);
+        var files = await db.LogFiles.AsNoTracking()
+            .Where(f => f.TrailId == trailId && f.AreaKey == areaKey && f.UploadedAt != null && f.CreatedAt < end && f.CreatedAt >= start.AddHours(-1))
+            .Select(f => new { f.Key, f.Bucket, f.CreatedAt })
+            .ToListAsync(cancellationToken);
+        var fileBuckets = files.ToDictionary(f => f.Key, f => f.Bucket ?? options.Value.Bucket);
         var newest = rows.Values.Where(d => d.PeriodEnd <= end).OrderByDescending(d => d.PeriodEnd).FirstOrDefault()
             ?? rows.Values.OrderByDescending(d => d.PeriodEnd).FirstOrDefault();
 
+        using var client = await clients.ForAsync(trail, cancellationToken);
+        var defaultBucket = trail?.Bucket ?? options.Value.Bucket;
         var results = new List<TrailObjectResult>();
         var digests = 0;
-        var files = 0;
+        var checkedFiles = 0;
         string? key = newest?.Key;
         string? expectedHash = null;
-        var bucket = options.Value.Bucket;
         while (key is not null)
         {
             rows.TryGetValue(key, out var row);
+            var bucket = row?.Bucket ?? defaultBucket;
             digests++;
-            var (content, metadata) = await GetAsync(bucket, key, cancellationToken);
+            var (content, metadata) = await GetAsync(client.S3, bucket, key, cancellationToken);
             DigestDocument? document = null;
             if (content is null)
             {
@@ -75,8 +97,8 @@ public sealed class TrailValidator(AuditDbContext db, IAmazonS3 s3, IOptions<Aud
                 ?? await ListedFromDatabaseAsync(row, cancellationToken);
             foreach (var (fileKey, hash) in listed)
             {
-                files++;
-                var (fileContent, _) = await GetAsync(bucket, fileKey, cancellationToken);
+                checkedFiles++;
+                var (fileContent, _) = await GetAsync(client.S3, fileBuckets.GetValueOrDefault(fileKey, defaultBucket), fileKey, cancellationToken);
                 results.Add(fileContent is null
                     ? new TrailObjectResult("log", fileKey, TrailObjectStatus.Missing, "The log file is not in the bucket.")
                     : AuditRecords.Sha256Hex(fileContent) == hash
@@ -94,7 +116,22 @@ public sealed class TrailValidator(AuditDbContext db, IAmazonS3 s3, IOptions<Aud
             expectedHash = document is not null ? document.PreviousDigestHashValue : row?.PreviousSha256;
         }
 
-        return new TrailValidationReport(areaKey, start, end, results.All(r => r.Status == TrailObjectStatus.Valid), digests, files, results);
+        // Delivered files no digest covers yet: after the newest digest's end (or all of them, before the first digest).
+        var digestedUntil = newest?.PeriodEnd ?? DateTimeOffset.MinValue;
+        var undigested = files.Where(f => f.CreatedAt >= digestedUntil && f.CreatedAt >= TrailWriter.FloorToHour(start)).OrderBy(f => f.CreatedAt).ToList();
+        foreach (var file in undigested)
+        {
+            results.Add(new TrailObjectResult("log", file.Key, TrailObjectStatus.NotYetDigested,
+                $"Delivered at {file.CreatedAt:O}; the digest of its hour is written after the hour ends."));
+        }
+
+        var broken = results.Any(r => r.Status is TrailObjectStatus.Changed or TrailObjectStatus.Missing);
+        var status = broken ? "NotValid"
+            : digests > 0 ? "Valid"
+            : undigested.Count > 0 ? "NoDigestYet"
+            : "NothingDelivered";
+        return new TrailValidationReport(areaKey, trail is null ? "platform" : trail.Id.ToString("D"), start, end, status == "Valid", status,
+            digests, checkedFiles, undigested.Count, results);
     }
 
     private static string? Check(DigestDocument? document, string sha, string? expectedHash, IDictionary<string, string> metadata,
@@ -110,7 +147,7 @@ public sealed class TrailValidator(AuditDbContext db, IAmazonS3 s3, IOptions<Aud
             return "The content is not a digest.";
         }
 
-        if (document.DigestS3Object != key)
+        if (document.DigestS3Object != key || document.DigestS3Bucket != bucket)
         {
             return "The digest names another object.";
         }
@@ -137,14 +174,15 @@ public sealed class TrailValidator(AuditDbContext db, IAmazonS3 s3, IOptions<Aud
         }
 
         var listed = await db.LogFiles.AsNoTracking()
-            .Where(f => f.AreaKey == row.AreaKey && f.CreatedAt >= row.PeriodStart && f.CreatedAt < row.PeriodEnd && f.Sha256 != null)
+            .Where(f => f.TrailId == row.TrailId && f.AreaKey == row.AreaKey && f.CreatedAt >= row.PeriodStart && f.CreatedAt < row.PeriodEnd && f.Sha256 != null)
             .OrderBy(f => f.Id)
             .Select(f => new { f.Key, f.Sha256 })
             .ToListAsync(cancellationToken);
         return listed.Select(f => (f.Key, f.Sha256!)).ToList();
     }
 
-    private async Task<(byte[]? Content, IDictionary<string, string> Metadata)> GetAsync(string bucket, string key, CancellationToken cancellationToken)
+    private static async Task<(byte[]? Content, IDictionary<string, string> Metadata)> GetAsync(IAmazonS3 s3, string bucket, string key,
+        CancellationToken cancellationToken)
     {
         try
         {

@@ -1,12 +1,15 @@
 using System.Globalization;
+using CallLogs.Audit.Data;
 using CallLogs.Audit.Domain;
+using Microsoft.EntityFrameworkCore;
 
 namespace CallLogs.Audit.Delivery;
 
 /// <summary>
-/// <c>CallLogs.Audit validate --area &lt;id|platform&gt; [--from &lt;ISO time&gt;] [--to &lt;ISO time&gt;]</c>: walks the
-/// digest chain with the service's configuration and prints each file as VALID, CHANGED or MISSING. Exit code 0 when
-/// everything is valid, 1 when something is not, 2 on bad arguments.
+/// <c>CallLogs.Audit validate --area &lt;id|platform&gt; [--area-trail] [--from &lt;ISO time&gt;] [--to &lt;ISO time&gt;]</c>: walks
+/// the digest chain with the service's configuration (the area's chain in the platform trail, or with <c>--area-trail</c>
+/// the area's own trail) and prints each file as VALID, CHANGED, MISSING or NOTYETDIGESTED. Exit code 0 when everything
+/// digested is valid, 1 when something is not or nothing is digested yet, 2 on bad arguments.
 /// </summary>
 public static class ValidateTrailCommand
 {
@@ -26,7 +29,7 @@ public static class ValidateTrailCommand
         if (Option("--area") is not { } area || !AreaKeys.TryParse(area, out var areaKey)
             || (Option("--to") is { } to && !DateTimeOffset.TryParse(to, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out end)))
         {
-            await output.WriteLineAsync("usage: validate --area <area id|platform> [--from <ISO 8601 time>] [--to <ISO 8601 time>]");
+            await output.WriteLineAsync("usage: validate --area <area id|platform> [--area-trail] [--from <ISO 8601 time>] [--to <ISO 8601 time>]");
             return 2;
         }
 
@@ -38,13 +41,33 @@ public static class ValidateTrailCommand
         }
 
         await using var scope = services.CreateAsyncScope();
-        var report = await scope.ServiceProvider.GetRequiredService<TrailValidator>().ValidateAsync(areaKey, start, end, CancellationToken.None);
+        AreaTrail? trail = null;
+        if (args.Contains("--area-trail"))
+        {
+            trail = Guid.TryParse(areaKey, out var areaId)
+                ? await scope.ServiceProvider.GetRequiredService<AuditDbContext>().Trails.AsNoTracking().FirstOrDefaultAsync(t => t.AreaId == areaId)
+                : null;
+            if (trail is null)
+            {
+                await output.WriteLineAsync($"Area {areaKey} has no trail of its own; leave out --area-trail to validate its files in the platform trail.");
+                return 2;
+            }
+        }
+
+        var report = await scope.ServiceProvider.GetRequiredService<TrailValidator>().ValidateAsync(trail, areaKey, start, end, CancellationToken.None);
         foreach (var result in report.Results)
         {
             await output.WriteLineAsync($"{result.Status.ToString().ToUpperInvariant(),-8} {result.Kind,-6} {result.Key}{(result.Detail is null ? "" : $"  ({result.Detail})")}");
         }
 
-        await output.WriteLineAsync($"{report.DigestsChecked} digests, {report.LogFilesChecked} log files checked from {start:O} to {end:O}: {(report.Valid ? "all valid" : "NOT VALID")}");
+        var verdict = report.Status switch
+        {
+            "Valid" => "all valid",
+            "NoDigestYet" => "NO DIGEST YET (files were delivered, but no digest covers them yet: nothing can be proven)",
+            "NothingDelivered" => "nothing delivered in this range",
+            _ => "NOT VALID",
+        };
+        await output.WriteLineAsync($"{report.DigestsChecked} digests, {report.LogFilesChecked} log files checked from {start:O} to {end:O}: {verdict}");
         return report.Valid ? 0 : 1;
     }
 }

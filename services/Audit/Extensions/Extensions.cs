@@ -6,6 +6,7 @@ using CallLogs.ServiceDefaults.Data;
 using CallLogs.ServiceDefaults.Messaging;
 using CallLogs.ServiceDefaults.Outbox;
 using CallLogs.ServiceDefaults.Storage;
+using FluentValidation;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -26,9 +27,12 @@ public static class Extensions
 
         builder.Services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(sp => new DigestSigner(sp.GetRequiredService<IOptions<AuditOptions>>().Value.SigningKeyPem));
+        builder.Services.AddSingleton<TrailClients>();
         builder.Services.AddSingleton<TrailWriter>();
+        builder.Services.AddValidatorsFromAssemblyContaining<AuditDbContext>(includeInternalTypes: true);
         builder.Services.AddScoped<TrailValidator>();
         builder.Services.AddHostedService<TrailDeliveryService>();
+        builder.Services.AddHostedService<AuditFigures>();
         return builder;
     }
 }

@@ -51,8 +51,8 @@ public static class ExportStatusApi
     {
         var recent = await db.Objects.AsNoTracking().Where(o => o.ProfileId == profile.Id).OrderByDescending(o => o.Id).Take(objects).ToListAsync(cancellationToken);
         var lastExported = await db.Objects.Where(o => o.ProfileId == profile.Id && o.Uploaded).MaxAsync(o => (DateTimeOffset?)o.HourStart, cancellationToken);
-        var pending = await db.Objects.Where(o => o.ProfileId == profile.Id && !o.Uploaded).Select(o => o.HourStart).Distinct().CountAsync(cancellationToken);
-        var lastError = await db.Objects.Where(o => o.ProfileId == profile.Id && !o.Uploaded && o.LastError != null)
+        var pending = await db.Objects.Where(o => o.ProfileId == profile.Id && !o.Uploaded && o.AbandonedAt == null).Select(o => o.HourStart).Distinct().CountAsync(cancellationToken);
+        var lastError = profile.PlanningError ?? await db.Objects.Where(o => o.ProfileId == profile.Id && !o.Uploaded && o.LastError != null)
             .OrderByDescending(o => o.Id).Select(o => o.LastError).FirstOrDefaultAsync(cancellationToken);
         // Lag: how far the last exported hour's end (plus grace) lies behind now.
         var lag = lastExported is { } hour ? Math.Max(0, (now - hour.AddHours(1) - options.GracePeriod).TotalSeconds) : (double?)null;

@@ -69,6 +69,7 @@ public static class ReExportApi
         reExport.Objects = await db.Objects
             .Where(o => o.ProfileId == profileId && o.Uploaded && o.HourStart >= reExport.From && o.HourStart < reExport.To)
             .ExecuteUpdateAsync(u => u.SetProperty(o => o.Uploaded, false).SetProperty(o => o.Attempts, 0).SetProperty(o => o.NextAttemptAt, (DateTimeOffset?)null)
+                .SetProperty(o => o.PendingSince, now)
                 .SetProperty(o => o.LastError, (string?)null).SetProperty(o => o.ReExportId, reExport.Id), cancellationToken);
         db.ReExports.Add(reExport);
         await db.SaveChangesAsync(cancellationToken);
@@ -93,16 +94,30 @@ public static class ReExportApi
         return TypedResults.Ok(list);
     }
 
-    /// <summary>Running until every object it asked for is written again (an object re-exported since by a newer request counts as done).</summary>
+    /// <summary>
+    /// Running until every object it asked for is written again (an object re-exported since by a newer request counts
+    /// as done); failed when some were given up (the profile deleted meanwhile, or S3 refusing them for too long).
+    /// </summary>
     private static async Task<OperationStatus> StatusAsync(ExportDbContext db, ReExport r, CancellationToken cancellationToken)
     {
-        var pending = await db.Objects.Where(o => o.ReExportId == r.Id && !o.Uploaded)
-            .GroupBy(o => 1).Select(g => new { Count = g.Count(), Error = g.Max(o => o.LastError) }).FirstOrDefaultAsync(cancellationToken);
-        var last = await db.Objects.Where(o => o.ReExportId == r.Id && o.Uploaded).MaxAsync(o => o.UploadedAt, cancellationToken);
-        var done = r.Objects - (pending?.Count ?? 0);
+        var open = await db.Objects.Where(o => o.ReExportId == r.Id && !o.Uploaded)
+            .GroupBy(o => o.AbandonedAt != null).Select(g => new { GivenUp = g.Key, Count = g.Count(), Error = g.Max(o => o.LastError) })
+            .ToListAsync(cancellationToken);
+        var pending = open.FirstOrDefault(g => !g.GivenUp);
+        var givenUp = open.FirstOrDefault(g => g.GivenUp);
+        var lastWritten = await db.Objects.Where(o => o.ReExportId == r.Id && o.Uploaded).MaxAsync(o => o.UploadedAt, cancellationToken);
+        var lastGivenUp = await db.Objects.Where(o => o.ReExportId == r.Id && !o.Uploaded).MaxAsync(o => o.AbandonedAt, cancellationToken);
+        var last = lastGivenUp > lastWritten || lastWritten is null ? lastGivenUp : lastWritten;
+        var done = r.Objects - (pending?.Count ?? 0) - (givenUp?.Count ?? 0);
         var finished = pending is null;
+        var state = !finished ? "running" : givenUp is null ? "succeeded" : "failed";
+        var message = state switch
+        {
+            "running" => pending!.Error,
+            "succeeded" => $"Wrote {r.Objects} objects of {r.From:yyyy-MM-dd HH:mm}–{r.To:yyyy-MM-dd HH:mm} UTC again",
+            _ => $"Wrote {done} of {r.Objects} objects again; {givenUp!.Count} not: {givenUp.Error}",
+        };
         return new OperationStatus(r.Id, "export", "export-reexport", r.AreaId, r.StartedBy, r.StartedAt, last ?? r.StartedAt, finished ? last ?? r.StartedAt : null,
-            finished ? "succeeded" : "running", done, r.Objects, "objects",
-            finished ? $"Wrote {r.Objects} objects of {r.From:yyyy-MM-dd HH:mm}–{r.To:yyyy-MM-dd HH:mm} UTC again" : pending!.Error);
+            state, done, r.Objects, "objects", message);
     }
 }

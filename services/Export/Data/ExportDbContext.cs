@@ -6,7 +6,9 @@ namespace CallLogs.Export.Data;
 public sealed class ExportDbContext(DbContextOptions<ExportDbContext> options) : DbContext(options)
 {
     public DbSet<ProfileCopy> Profiles => Set<ProfileCopy>();
+    public DbSet<ProfileVersion> ProfileVersions => Set<ProfileVersion>();
     public DbSet<EnabledPeriod> EnabledPeriods => Set<EnabledPeriod>();
+    public DbSet<AreaName> AreaNames => Set<AreaName>();
     public DbSet<StagedRecord> StagedRecords => Set<StagedRecord>();
     public DbSet<ExportObject> Objects => Set<ExportObject>();
     public DbSet<ReExport> ReExports => Set<ReExport>();
@@ -19,6 +21,16 @@ public sealed class ExportDbContext(DbContextOptions<ExportDbContext> options) :
             e.ToTable("profiles");
             e.Property(p => p.Snapshot).HasColumnType("jsonb");
             e.HasIndex(p => p.AreaId);
+        });
+        modelBuilder.Entity<ProfileVersion>(e =>
+        {
+            e.ToTable("profile_versions");
+            e.HasKey(v => new { v.ProfileId, v.Version });
+        });
+        modelBuilder.Entity<AreaName>(e =>
+        {
+            e.ToTable("area_names");
+            e.HasKey(a => a.AreaId);
         });
         modelBuilder.Entity<EnabledPeriod>(e =>
         {

@@ -1,6 +1,9 @@
 namespace CallLogs.Export.Data;
 
-/// <summary>The export service's copy of a profile (the latest version it saw).</summary>
+/// <summary>
+/// The export service's copy of a profile: the highest version it saw. A profile whose delete arrived first is a
+/// tombstone (deleted, no snapshot), so its older events change nothing when they come.
+/// </summary>
 public sealed class ProfileCopy
 {
     public Guid Id { get; set; }
@@ -8,15 +11,41 @@ public sealed class ProfileCopy
     public long Version { get; set; }
     public bool Enabled { get; set; }
     public bool Deleted { get; set; }
-    /// <summary>The <see cref="CallLogs.Contracts.ExportProfileSnapshot"/> as JSON.</summary>
-    public required string Snapshot { get; set; }
+    /// <summary>The <see cref="CallLogs.Contracts.ExportProfileSnapshot"/> of <see cref="Version"/> as JSON; null for a tombstone.</summary>
+    public string? Snapshot { get; set; }
+    /// <summary>Why the profile cannot be planned (an S3 destination the rules refuse), shown in its status; null when it can.</summary>
+    public string? PlanningError { get; set; }
     /// <summary>The last closed hour that has its first object planned.</summary>
     public DateTimeOffset? LastHourPlanned { get; set; }
     /// <summary>Every staged record up to this staging sequence number has been considered for this profile.</summary>
     public long PlannedThroughSeq { get; set; }
 }
 
-/// <summary>A stretch of time a profile was enabled: records whose request_time falls outside every period are not exported.</summary>
+/// <summary>
+/// One version of a profile as its event told it: enabled or not, deleted or not, from when. Events arrive in any
+/// order; the enabled periods are worked out from the versions in order, so the outcome does not depend on it.
+/// </summary>
+public sealed class ProfileVersion
+{
+    public Guid ProfileId { get; set; }
+    public long Version { get; set; }
+    public bool Enabled { get; set; }
+    public bool Deleted { get; set; }
+    public DateTimeOffset At { get; set; }
+}
+
+/// <summary>An area's name for export file names (newest event wins).</summary>
+public sealed class AreaName
+{
+    public Guid AreaId { get; set; }
+    public required string Name { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+/// <summary>
+/// A stretch of time a profile was enabled, worked out from its <see cref="ProfileVersion"/>s: records whose
+/// request_time falls outside every period are not exported.
+/// </summary>
 public sealed class EnabledPeriod
 {
     public long Id { get; set; }
@@ -67,7 +96,14 @@ public sealed class ExportObject
     public string? LastError { get; set; }
     public DateTimeOffset? NextAttemptAt { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+    /// <summary>Since when the object waits to be written: its planning, or the re-export that asked for it again.</summary>
+    public DateTimeOffset PendingSince { get; set; }
     public DateTimeOffset? UploadedAt { get; set; }
+    /// <summary>
+    /// When the object was given up, unwritten: its profile was deleted, or it kept failing for
+    /// <c>Export:GiveUpAfter</c> (the reason is in <see cref="LastError"/>). Never retried; its records may be dropped.
+    /// </summary>
+    public DateTimeOffset? AbandonedAt { get; set; }
     /// <summary>The re-export that last asked for this object to be written again, if any.</summary>
     public Guid? ReExportId { get; set; }
 }

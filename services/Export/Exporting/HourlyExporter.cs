@@ -7,29 +7,49 @@ using Npgsql;
 
 namespace CallLogs.Export.Exporting;
 
-/// <summary>Every poll: plan the closed hours of every live profile, then upload every due object; once an hour, clean up the staging.</summary>
+/// <summary>
+/// Two loops. Every poll: plan the closed hours of every live profile, then upload every due object. Once an hour,
+/// on its own so that a long upload queue never delays it: clean up the staging. A failure of one profile's planning
+/// or of one object is that profile's or object's; a failure of a whole pass (the database away) is logged and the
+/// next poll tries again.
+/// </summary>
 public sealed partial class HourlyExporter(IServiceScopeFactory scopes, NpgsqlDataSource dataSource, IOptions<ExportOptions> options, TimeProvider clock,
-    ILogger<HourlyExporter> logger)
+    IHostApplicationLifetime lifetime, ILogger<HourlyExporter> logger)
     : BackgroundService
 {
-    private DateTimeOffset _lastCleanup = DateTimeOffset.MinValue;
+    private static readonly TimeSpan CleanupInterval = TimeSpan.FromHours(1);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // The first pass waits until the service has started: on a busy machine it would take the processor from the start itself.
+        var started = new TaskCompletionSource();
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        using (stoppingToken.Register(() => started.TrySetResult()))
+        {
+            await started.Task;
+        }
+
+        await Task.WhenAll(
+            RepeatAsync(RunOnceAsync, options.Value.PollInterval, stoppingToken),
+            RepeatAsync(CleanUpAsync, CleanupInterval, stoppingToken));
+    }
+
+    private async Task RepeatAsync(Func<CancellationToken, Task> work, TimeSpan interval, CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await RunOnceAsync(stoppingToken);
+                await work(stoppingToken);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
-                LogFailed(logger, ex);
+                LogFailed(logger, ex, interval);
             }
 
             try
             {
-                await Task.Delay(options.Value.PollInterval, clock, stoppingToken);
+                await Task.Delay(interval, clock, stoppingToken);
             }
             catch (OperationCanceledException)
             {
@@ -38,7 +58,7 @@ public sealed partial class HourlyExporter(IServiceScopeFactory scopes, NpgsqlDa
         }
     }
 
-    /// <summary>One pass; tests call it directly with an injected clock.</summary>
+    /// <summary>One pass of planning and uploads; tests call it directly with an injected clock.</summary>
     public async Task RunOnceAsync(CancellationToken cancellationToken)
     {
         List<Guid> profiles;
@@ -52,8 +72,15 @@ public sealed partial class HourlyExporter(IServiceScopeFactory scopes, NpgsqlDa
         var planned = 0;
         foreach (var profile in profiles)
         {
-            await using var scope = scopes.CreateAsyncScope();
-            planned += await scope.ServiceProvider.GetRequiredService<HourPlanner>().PlanAsync(profile, high, cancellationToken);
+            try
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                planned += await scope.ServiceProvider.GetRequiredService<HourPlanner>().PlanAsync(profile, high, cancellationToken);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                LogPlanningFailed(logger, ex, profile);
+            }
         }
 
         var planning = Stopwatch.GetElapsedTime(started);
@@ -62,13 +89,13 @@ public sealed partial class HourlyExporter(IServiceScopeFactory scopes, NpgsqlDa
         {
             LogPass(logger, profiles.Count, planned, planning.TotalSeconds, uploads.Sum(), (Stopwatch.GetElapsedTime(started) - planning).TotalSeconds);
         }
+    }
 
-        if (clock.GetUtcNow() - _lastCleanup >= TimeSpan.FromHours(1))
-        {
-            await using var scope = scopes.CreateAsyncScope();
-            await scope.ServiceProvider.GetRequiredService<StagingCleanup>().RunAsync(cancellationToken);
-            _lastCleanup = clock.GetUtcNow();
-        }
+    /// <summary>The hourly cleanup of the staging; tests call it directly.</summary>
+    public async Task CleanUpAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<StagingCleanup>().RunAsync(cancellationToken);
     }
 
     /// <summary>Uploads due objects one after the other until none is left; returns how many it took.</summary>
@@ -90,6 +117,9 @@ public sealed partial class HourlyExporter(IServiceScopeFactory scopes, NpgsqlDa
     [LoggerMessage(Level = LogLevel.Information, Message = "Export pass: {Profiles} profiles, {Planned} objects planned in {PlanSeconds:0.0} s, {Uploaded} uploads tried in {UploadSeconds:0.0} s")]
     private static partial void LogPass(ILogger logger, int profiles, int planned, double planSeconds, int uploaded, double uploadSeconds);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Export pass failed; trying again at the next poll")]
-    private static partial void LogFailed(ILogger logger, Exception exception);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Planning export profile {ProfileId} failed; the other profiles go on and it is tried again at the next poll")]
+    private static partial void LogPlanningFailed(ILogger logger, Exception exception, Guid profileId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "An export job failed; it runs again in {Interval}")]
+    private static partial void LogFailed(ILogger logger, Exception exception, TimeSpan interval);
 }

@@ -1,8 +1,5 @@
 using System.Diagnostics.Metrics;
 using System.Globalization;
-using System.IO.Compression;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Amazon.Runtime;
 using Amazon.S3;
@@ -18,17 +15,17 @@ using CallLogs.ServiceDefaults;
 using CallLogs.ServiceDefaults.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace CallLogs.Export.Exporting;
 
 /// <summary>
-/// Writes pending objects: the object's fixed records as gzip CSV (header, RFC 4180 rows, UTF-8), built in a temporary
-/// file so memory stays bounded, with the record count and the SHA-256 of the uncompressed content as metadata. The
-/// same object always gives the same bytes at the same key, so an upload retried after a crash overwrites itself.
-/// A failed upload is retried with backoff and shows as the profile's last error.
+/// Writes pending objects: the object's fixed records as gzip CSV (<see cref="ObjectFiles"/>) with the record count
+/// and the SHA-256 of the uncompressed content as metadata. The same object always gives the same bytes at the same
+/// key, so an upload retried after a crash overwrites itself. Whatever goes wrong with one object (S3 refusing it, its
+/// profile unreadable, anything else) is recorded on that object, which is retried with its own backoff while the
+/// others go on; its built file is kept for the retry.
 /// </summary>
-public sealed partial class ObjectUploader(ExportDbContext db, NpgsqlDataSource dataSource, IAmazonS3 s3, S3Settings settings,
+public sealed partial class ObjectUploader(ExportDbContext db, ObjectFiles files, IAmazonS3 s3, S3Settings settings,
     IOptions<ExportOptions> options, TimeProvider clock, ILogger<ObjectUploader> logger)
 {
     private const string ContentType = "application/gzip";
@@ -41,84 +38,84 @@ public sealed partial class ObjectUploader(ExportDbContext db, NpgsqlDataSource 
     {
         var now = clock.GetUtcNow();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var item = await db.Objects.FromSql($"SELECT * FROM export_objects WHERE NOT uploaded AND (next_attempt_at IS NULL OR next_attempt_at <= {now}) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED")
-            .ToListAsync(cancellationToken) is [var due] ? due : null;
+        var item = await db.Objects.FromSql($"""
+            SELECT * FROM export_objects
+            WHERE NOT uploaded AND abandoned_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= {now})
+            ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
+            """).ToListAsync(cancellationToken) is [var due] ? due : null;
         if (item is null)
         {
             return false;
         }
 
-        var copy = await db.Profiles.AsNoTracking().FirstAsync(p => p.Id == item.ProfileId, cancellationToken);
-        var profile = JsonSerializer.Deserialize<ExportProfileSnapshot>(copy.Snapshot, ProfileCopies.Json)!;
-        var file = Path.Combine(Path.GetTempPath(), $"calllogs-export-{item.Id}-{Guid.NewGuid():N}.csv.gz");
-        try
+        var copy = await db.Profiles.AsNoTracking().FirstOrDefaultAsync(p => p.Id == item.ProfileId, cancellationToken);
+        if (copy is not { Deleted: false, Snapshot: not null })
         {
-            var (records, sha256) = await WriteCsvGzipAsync(item, copy.AreaId, profile, file, cancellationToken);
-            var (client, owned) = await ClientForAsync(profile, cancellationToken);
-            using var disposeOwned = owned ? client : null;
-            await UploadAsync(client, item, file, records, sha256, profile.Encryption, cancellationToken);
-            item.Uploaded = true;
-            item.RecordCount = records;
-            item.Sha256 = sha256;
-            item.Bytes = new FileInfo(file).Length;
-            item.UploadedAt = clock.GetUtcNow();
-            item.LastError = null;
-            Exported.Add(records);
-            LogUploaded(logger, item.Key, records);
+            Abandon(item, now, "Not written: the profile was deleted.");
         }
-        catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or AmazonClientException)
+        else if (!ExportRules.IsSafeKey(item.Key))
         {
-            item.Attempts++;
-            item.LastError = $"{ex.GetType().Name}: {ex.Message}";
-            item.NextAttemptAt = now + TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, Math.Min(item.Attempts, 8))));
-            LogFailed(logger, ex, item.Key, item.Attempts);
+            Abandon(item, now, "Not written: its key would leave the profile's bucket path.");
         }
-        finally
+        else
         {
-            File.Delete(file);
+            await WriteAsync(item, copy, now, cancellationToken);
         }
 
         await db.SaveChangesAsync(CancellationToken.None);
         await transaction.CommitAsync(CancellationToken.None);
+        if (item.Uploaded || item.AbandonedAt is not null)
+        {
+            ObjectFiles.Delete(item.Id);
+        }
+
         return true;
     }
 
-    /// <summary>The object's records as gzip CSV in <paramref name="file"/>; returns the record count and the SHA-256 of the uncompressed CSV.</summary>
-    private async Task<(int Records, string Sha256)> WriteCsvGzipAsync(ExportObject item, Guid areaId, ExportProfileSnapshot profile, string file,
-        CancellationToken cancellationToken)
+    private async Task WriteAsync(ExportObject item, ProfileCopy copy, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        using var sha256 = SHA256.Create();
-        var records = 0;
-        await using (var output = new FileStream(file, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
-        await using (var gzip = new GZipStream(output, CompressionLevel.Fastest))
-        await using (var hashed = new CryptoStream(gzip, sha256, CryptoStreamMode.Write))
-        await using (var writer = new StreamWriter(hashed, new UTF8Encoding(false), 1 << 16))
+        try
         {
-            var line = new StringBuilder(1024);
-            Csv.AppendRow(line, CallRecordFields.Names);
-            await writer.WriteAsync(line, cancellationToken);
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-            await using var query = ObjectRecords.Command(connection, "SELECT s.values FROM staged_records s WHERE {0} ORDER BY s.request_time, s.request_uuid",
-                areaId, profile, item.HourStart, item.SeqFrom, item.SeqTo);
-            await using var reader = await query.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                line.Clear();
-                Csv.AppendRow(line, ExportRules.Mask(reader.GetFieldValue<string?[]>(0), profile.MaskSensitiveData, profile.UnmaskedCharacters));
-                await writer.WriteAsync(line, cancellationToken);
-                records++;
-            }
+            var profile = JsonSerializer.Deserialize<ExportProfileSnapshot>(copy.Snapshot!, ProfileCopies.Json)!;
+            var periods = await db.EnabledPeriods.AsNoTracking().Where(p => p.ProfileId == copy.Id).ToListAsync(cancellationToken);
+            var file = await files.GetOrBuildAsync(item, copy.AreaId, profile, copy.Snapshot!, periods, cancellationToken);
+            var (client, owned) = await ClientForAsync(profile, cancellationToken);
+            using var disposeOwned = owned ? client : null;
+            await UploadAsync(client, item, file, profile.Encryption, cancellationToken);
+            item.Uploaded = true;
+            item.RecordCount = file.Records;
+            item.Sha256 = file.Sha256;
+            item.Bytes = file.Bytes;
+            item.UploadedAt = clock.GetUtcNow();
+            item.LastError = null;
+            Exported.Add(file.Records);
+            LogUploaded(logger, item.Key, file.Records);
         }
+        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            item.Attempts++;
+            item.LastError = $"{ex.GetType().Name}: {ex.Message}";
+            item.NextAttemptAt = now + Backoff(item.Attempts);
+            LogFailed(logger, ex, item.Key, item.Attempts, item.NextAttemptAt.Value);
+        }
+    }
 
-        return (records, Convert.ToHexString(sha256.Hash!).ToLowerInvariant());
+    /// <summary>2 s, 4 s, 8 s... up to 5 minutes between tries of one object.</summary>
+    public static TimeSpan Backoff(int attempts) => TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, Math.Min(attempts, 9))));
+
+    private void Abandon(ExportObject item, DateTimeOffset now, string reason)
+    {
+        item.AbandonedAt = now;
+        item.LastError = reason;
+        LogAbandoned(logger, item.Key, reason);
     }
 
     /// <summary>One PUT, or a multipart upload above the threshold; SSE-KMS with the profile's key when it encrypts.</summary>
-    private async Task UploadAsync(IAmazonS3 client, ExportObject item, string file, int records, string sha256, BucketEncryption? encryption,
+    private async Task UploadAsync(IAmazonS3 client, ExportObject item, ObjectFiles.BuiltFile built, BucketEncryption? encryption,
         CancellationToken cancellationToken)
     {
-        var length = new FileInfo(file).Length;
-        var count = records.ToString(CultureInfo.InvariantCulture);
+        var (file, length, sha256) = (built.Path, built.Bytes, built.Sha256);
+        var count = built.Records.ToString(CultureInfo.InvariantCulture);
         if (length <= options.Value.MultipartThreshold)
         {
             await using var body = File.OpenRead(file);
@@ -174,7 +171,7 @@ public sealed partial class ObjectUploader(ExportDbContext db, NpgsqlDataSource 
         {
             await client.AbortMultipartUploadAsync(item.Bucket, item.Key, uploadId);
         }
-        catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException or AmazonClientException)
+        catch (Exception ex)
         {
             LogAbortFailed(logger, ex, item.Key); // the bucket's lifecycle rule for incomplete uploads cleans up after it
         }
@@ -213,6 +210,9 @@ public sealed partial class ObjectUploader(ExportDbContext db, NpgsqlDataSource 
     [LoggerMessage(Level = LogLevel.Information, Message = "Exported {Key} with {Records} records")]
     private static partial void LogUploaded(ILogger logger, string key, int records);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Upload of {Key} failed (attempt {Attempts}); it is retried with backoff")]
-    private static partial void LogFailed(ILogger logger, Exception exception, string key, int attempts);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing {Key} failed (attempt {Attempts}); it is tried again from {NextAttempt}")]
+    private static partial void LogFailed(ILogger logger, Exception exception, string key, int attempts, DateTimeOffset nextAttempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Gave up {Key}: {Reason}")]
+    private static partial void LogAbandoned(ILogger logger, string key, string reason);
 }

@@ -18,6 +18,13 @@ public sealed class ExportOptions
     [Range(typeof(TimeSpan), "00:01:00", "90.00:00:00")]
     public TimeSpan MaxLateness { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// How long an object that cannot be written (its bucket gone, access denied) is retried before it is given up,
+    /// logged and counted, so its staged records can be dropped: staging never grows without bound.
+    /// </summary>
+    [Range(typeof(TimeSpan), "01:00:00", "90.00:00:00")]
+    public TimeSpan GiveUpAfter { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>How many objects are written and uploaded at once.</summary>
     [Range(1, 16)]
     public int UploadConcurrency { get; set; } = 2;

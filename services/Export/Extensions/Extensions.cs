@@ -24,13 +24,17 @@ public static class Extensions
             bus.AddConsumer<ExportProfileEnabledConsumer, ExportProfileEnabledConsumerDefinition>();
             bus.AddConsumer<ExportProfileDisabledConsumer, ExportProfileDisabledConsumerDefinition>();
             bus.AddConsumer<ExportProfileDeletedConsumer, ExportProfileDeletedConsumerDefinition>();
+            bus.AddConsumer<AreaCreatedConsumer, AreaCreatedConsumerDefinition>();
+            bus.AddConsumer<AreaRenamedConsumer, AreaRenamedConsumerDefinition>();
         });
         builder.AddS3Storage();
+        builder.Services.AddSingleton<ObjectFiles>();
         builder.Services.AddScoped<HourPlanner>();
         builder.Services.AddScoped<ObjectUploader>();
         builder.Services.AddScoped<StagingCleanup>();
         builder.Services.AddSingleton<HourlyExporter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HourlyExporter>());
+        builder.Services.AddHostedService<ExportFigures>();
         return builder;
     }
 }

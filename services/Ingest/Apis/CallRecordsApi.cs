@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using CallLogs.Contracts;
 using CallLogs.Ingest.Data;
 using CallLogs.Ingest.Domain;
@@ -10,6 +11,7 @@ using CallLogs.Ingest.Extensions;
 using CallLogs.ServiceDefaults;
 using CallLogs.ServiceDefaults.Audit;
 using CallLogs.ServiceDefaults.Auth;
+using CallLogs.ServiceDefaults.Errors;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -27,10 +29,18 @@ public static class CallRecordsApi
     private static readonly Counter<long> Refused = Telemetry.Meter.CreateCounter<long>("calllogs.ingest.records_refused", description: "Call records refused as invalid");
     private static readonly Counter<long> Duplicates = Telemetry.Meter.CreateCounter<long>("calllogs.ingest.records_duplicate", description: "Call records already accepted before (gateway retries)");
 
+    /// <summary>
+    /// Gateways post large batches, many at once: a bucket of their own per caller (a batch of 100 records or more at
+    /// this rate is well past 20,000 records/s), and at most a few batches in work at once per instance, so a slow
+    /// broker or database holds a bounded number of connections and the others wait briefly or get 429.
+    /// </summary>
+    public static readonly RateLimitClass IngestLimits = new("ingest", PermitsPerSecond: 200, Burst: 400, Concurrency: 16, QueueLimit: 64);
+
     public static IEndpointRouteBuilder MapCallRecordsApi(this IEndpointRouteBuilder app)
     {
         var records = app.MapGroup("/api/areas/{areaId:guid}/call-records").WithTags("Call records");
         records.MapPost("/", IngestCallRecords).WithName("IngestCallRecords").RequireAreaRole(Roles.Ingest).ExcludeFromAudit()
+            .WithRateLimitClass(IngestLimits)
             .Accepts<JsonElement>("application/json", "application/x-ndjson");
         records.MapGet("/", ListCallRecords).WithName("ListCallRecords").RequireAreaRole(Roles.AreaAdmin, Roles.AreaViewer);
         return app;
@@ -38,8 +48,9 @@ public static class CallRecordsApi
 
     public sealed record IngestResponse(int Accepted, int Duplicates, int Refused, IReadOnlyList<RecordError> Errors);
 
-    public static async Task<Results<Ok<IngestResponse>, ProblemHttpResult, UnprocessableEntity<IngestResponse>>> IngestCallRecords(
-        Guid areaId, HttpContext http, BatchAcceptance acceptance, IOptions<IngestOptions> options, TimeProvider clock, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<IngestResponse>, ProblemHttpResult>> IngestCallRecords(
+        Guid areaId, HttpContext http, BatchAcceptance acceptance, AreaRetentionCache retention, IOptions<IngestOptions> options, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         var settings = options.Value;
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
@@ -53,11 +64,17 @@ public static class CallRecordsApi
         }
 
         var ndjson = http.Request.ContentType?.Contains("ndjson", StringComparison.OrdinalIgnoreCase) == true;
-        var (body, length) = await ReadBodyAsync(http.Request, cancellationToken);
+        var (body, length) = await ReadBodyAsync(http.Request, settings.MaxBodyBytes, cancellationToken);
+        if (body is null)
+        {
+            return TooLarge($"The body is more than {settings.MaxBodyBytes} bytes. Send the records in smaller batches.");
+        }
+
         var now = clock.GetUtcNow();
         List<CallRecord> good;
         List<RecordError> errors;
-        int repeatedInBatch;
+        int repeatedInBatch, retentionDays;
+        RecordLimits limits;
         try
         {
             var json = body.AsMemory(0, length);
@@ -73,7 +90,8 @@ public static class CallRecordsApi
                 return TooLarge($"A batch may carry at most {settings.MaxBatchRecords} records. Split it and send the parts one after the other.");
             }
 
-            (good, errors, repeatedInBatch) = Check(json, elements, now, settings.MaxFutureSkew);
+            limits = RecordLimits.For(now, retentionDays = await retention.DaysAsync(areaId, cancellationToken), settings.MaxFutureSkew);
+            (good, errors, repeatedInBatch) = Check(json, elements, limits);
         }
         finally
         {
@@ -83,7 +101,7 @@ public static class CallRecordsApi
         int accepted, duplicates;
         try
         {
-            (accepted, duplicates) = await acceptance.AcceptAsync(areaId, good, now, cancellationToken);
+            (accepted, duplicates) = await acceptance.AcceptAsync(areaId, good, now, retentionDays, cancellationToken);
         }
         catch (BrokerUnavailableException)
         {
@@ -98,43 +116,75 @@ public static class CallRecordsApi
         Refused.Add(errors.Count);
         Duplicates.Add(duplicates + repeatedInBatch);
         var response = new IngestResponse(accepted, duplicates + repeatedInBatch, errors.Count, errors);
-        return errors.Count > 0 && good.Count == 0 && repeatedInBatch == 0 ? TypedResults.UnprocessableEntity(response) : TypedResults.Ok(response);
+        // Every record refused: a problem (422) that carries the same per-record errors as a partial success does.
+        return errors.Count > 0 && good.Count == 0 && repeatedInBatch == 0
+            ? TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "No record of the batch could be taken.",
+                detail: "Every record was refused; 'errors' gives each one's index and reason. Correct them and send the batch again.",
+                extensions: new Dictionary<string, object?> { ["accepted"] = 0, ["duplicates"] = 0, ["refused"] = errors.Count, ["errors"] = errors })
+            : TypedResults.Ok(response);
     }
 
     public sealed record CallRecordsPage(IReadOnlyList<JsonElement> Items, string? ContinuationToken);
 
-    public static async Task<IResult> ListCallRecords(Guid areaId, HttpContext http, CallRecordStore store, TimeProvider clock,
+    /// <summary>
+    /// An area's call records, newest first, as JSON (default) or CSV (<c>format=csv</c> or <c>Accept: text/csv</c>).
+    /// api_key and oauth_access_token are masked for area viewers by the rule of exports and streams
+    /// (<see cref="Masking"/>, <see cref="IngestOptions.ViewerUnmaskedCharacters"/> kept at each end); only area admins
+    /// and platform admins, who set up the gateways, exports and streams that carry the keys anyway, see them raw.
+    /// </summary>
+    public static async Task<IResult> ListCallRecords(Guid areaId, HttpContext http, CallRecordStore store, TimeProvider clock, IOptions<IngestOptions> options,
         DateTimeOffset? from, DateTimeOffset? until, string? apiKey, string? service, string? endpoint, int? responseCode, string? srcIp,
         int? limit, string? continuationToken, string? format, CancellationToken cancellationToken)
     {
-        var end = until ?? clock.GetUtcNow().AddMinutes(1);
-        var start = from ?? end.AddHours(-1);
+        var errors = new Dictionary<string, string[]>();
         (DateTimeOffset, string)? before = null;
         if (continuationToken is not null)
         {
-            if (ContinuationToken.TryRead(continuationToken) is not { } position)
+            if (ContinuationToken.TryRead(continuationToken) is { } position)
             {
-                return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-                {
-                    ["continuationToken"] = ["The continuation token is not one this API gave out; send the token of the previous page unchanged, or none for the first page."],
-                });
+                before = position;
             }
-
-            before = position;
+            else
+            {
+                errors["continuationToken"] = ["The continuation token is not one this API gave out; send the token of the previous page unchanged, or none for the first page."];
+            }
         }
 
+        if (format is not (null or "json" or "csv"))
+        {
+            errors["format"] = ["format must be json or csv (or leave it out and send Accept: text/csv for CSV)."];
+        }
+
+        if (limit is < 1 or > MaxPageSize)
+        {
+            errors["limit"] = [$"limit must be from 1 to {MaxPageSize}."];
+        }
+
+        if (responseCode is < 100 or > 599)
+        {
+            errors["responseCode"] = ["responseCode must be an HTTP status code from 100 to 599."];
+        }
+
+        var end = until ?? clock.GetUtcNow().AddMinutes(1);
+        var start = from ?? (end.UtcTicks > TimeSpan.TicksPerHour ? end.AddHours(-1) : DateTimeOffset.MinValue);
         if (start >= end)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["from"] = ["from must be earlier than until."] });
+            errors["from"] = ["from must be earlier than until."];
         }
 
-        var size = Math.Clamp(limit ?? 100, 1, 1000);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "One or more fields are not valid.", detail: "Correct the fields listed in 'errors' and send the request again.");
+        }
+
+        var size = limit ?? 100;
         var rows = await store.QueryAsync(new CallRecordFilter(areaId, start, end, apiKey, service, endpoint, responseCode, srcIp, before, size + 1), cancellationToken);
         var next = rows.Count > size ? ContinuationToken.Write(rows[size - 1].Time, rows[size - 1].Uuid) : null;
         var page = rows.Take(size).ToList();
+        int? maskKeep = http.User.IsPlatformAdmin() || http.User.IsInRole(Roles.AreaAdmin) ? null : options.Value.ViewerUnmaskedCharacters;
 
-        var csv = string.Equals(format, "csv", StringComparison.OrdinalIgnoreCase)
-            || http.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true);
+        var csv = format == "csv"
+            || (format is null && http.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true));
         if (csv)
         {
             if (next is not null)
@@ -146,13 +196,41 @@ public static class CallRecordsApi
             Csv.AppendRow(text, CallRecordFields.Names);
             foreach (var row in page)
             {
-                Csv.AppendRow(text, CallRecordFields.Values(JsonSerializer.Deserialize<CallRecord>(row.Json, CallRecordStore.Json)!));
+                var record = JsonSerializer.Deserialize<CallRecord>(row.Json, CallRecordStore.Json)!;
+                if (maskKeep is { } keep)
+                {
+                    record = record with { ApiKey = Masking.Mask(record.ApiKey, keep), OauthAccessToken = Masking.Mask(record.OauthAccessToken, keep) };
+                }
+
+                Csv.AppendRow(text, CallRecordFields.Values(record));
             }
 
             return TypedResults.Text(text.ToString(), "text/csv; charset=utf-8");
         }
 
-        return TypedResults.Ok(new CallRecordsPage(page.Select(r => JsonDocument.Parse(r.Json).RootElement).ToList(), next));
+        return TypedResults.Ok(new CallRecordsPage(page.Select(r => Item(r.Json, maskKeep)).ToList(), next));
+    }
+
+    public const int MaxPageSize = 1000;
+
+    /// <summary>A stored record as the API shows it: as stored, or with its secrets masked.</summary>
+    private static JsonElement Item(string json, int? maskKeep)
+    {
+        if (maskKeep is not { } keep)
+        {
+            return JsonDocument.Parse(json).RootElement;
+        }
+
+        var item = JsonNode.Parse(json)!.AsObject();
+        foreach (var name in (ReadOnlySpan<string>)["api_key", "oauth_access_token"])
+        {
+            if (item[name] is JsonValue value && value.TryGetValue<string>(out var secret))
+            {
+                item[name] = Masking.Mask(secret, keep);
+            }
+        }
+
+        return JsonSerializer.SerializeToElement(item);
     }
 
     private static ProblemHttpResult Unavailable(HttpContext http, string detail)
@@ -166,16 +244,15 @@ public static class CallRecordsApi
 
     /// <summary>Each record checked: the good ones (a repeat within the batch counted, not kept) and why the others are refused.</summary>
     private static (List<CallRecord> Good, List<RecordError> Errors, int RepeatedInBatch) Check(ReadOnlyMemory<byte> json, List<Range> elements,
-        DateTimeOffset now, TimeSpan maxFutureSkew)
+        RecordLimits limits)
     {
         var good = new List<CallRecord>(elements.Count);
         var errors = new List<RecordError>();
         var seen = new HashSet<string>(elements.Count, StringComparer.Ordinal);
         var repeatedInBatch = 0;
-        var ingestionTime = now.ToUnixTimeMilliseconds();
         for (var i = 0; i < elements.Count; i++)
         {
-            var (record, error) = CallRecordParser.Parse(json.Span[elements[i]], now, maxFutureSkew, ingestionTime);
+            var (record, error) = CallRecordParser.Parse(json.Span[elements[i]], limits);
             if (record is null)
             {
                 errors.Add(new RecordError(i, RequestUuidOf(json[elements[i]]), error!));
@@ -193,10 +270,15 @@ public static class CallRecordsApi
         return (good, errors, repeatedInBatch);
     }
 
-    /// <summary>The whole body in a pooled buffer (Kestrel enforces the size limit while it is read).</summary>
-    private static async Task<(byte[] Buffer, int Length)> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// The whole body in a pooled buffer, or a null buffer when it is larger than <paramref name="maxBytes"/>. The buffer
+    /// starts small and grows as the bytes arrive, so a client that declares a large body and sends it slowly holds
+    /// little memory; the limit holds whatever the declared length (Kestrel enforces it too, while reading).
+    /// </summary>
+    private static async Task<(byte[]? Buffer, int Length)> ReadBodyAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(request.ContentLength is > 0 and < int.MaxValue ? (int)request.ContentLength + 1 : 64 * 1024);
+        const int FirstSize = 64 * 1024;
+        var buffer = ArrayPool<byte>.Shared.Rent(request.ContentLength is > 0 and < FirstSize ? (int)request.ContentLength + 1 : FirstSize);
         var length = 0;
         try
         {
@@ -204,9 +286,15 @@ public static class CallRecordsApi
             while ((read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
             {
                 length += read;
+                if (length > maxBytes)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    return (null, 0);
+                }
+
                 if (length == buffer.Length)
                 {
-                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(buffer.Length * 2L, Math.Min(maxBytes + 1, Array.MaxLength)));
                     buffer.AsSpan(0, length).CopyTo(larger);
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = larger;
@@ -244,20 +332,29 @@ internal static class ContinuationToken
     public static string Write(DateTimeOffset time, string uuid) =>
         Convert.ToBase64String(Encoding.UTF8.GetBytes($"{time.UtcTicks.ToString(CultureInfo.InvariantCulture)}|{uuid}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
+    /// <summary>The position in a token this API wrote, or null for anything else (whatever its length or content).</summary>
     public static (DateTimeOffset, string)? TryRead(string token)
     {
-        try
-        {
-            var base64 = token.Replace('-', '+').Replace('_', '/');
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(base64.PadRight(base64.Length + (4 - base64.Length % 4) % 4, '=')));
-            var parts = text.Split('|', 2);
-            return parts.Length == 2 && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
-                ? (new DateTimeOffset(ticks, TimeSpan.Zero), parts[1])
-                : null;
-        }
-        catch (FormatException)
+        if (token.Length is 0 or > 512)
         {
             return null;
         }
+
+        var base64 = token.Replace('-', '+').Replace('_', '/');
+        var bytes = new byte[base64.Length];
+        if (!Convert.TryFromBase64String(base64.PadRight(base64.Length + (4 - base64.Length % 4) % 4, '='), bytes, out var written))
+        {
+            return null;
+        }
+
+        var text = Encoding.UTF8.GetString(bytes, 0, written);
+        var parts = text.Split('|', 2);
+        return parts.Length == 2
+            && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
+            && ticks >= DateTimeOffset.MinValue.UtcTicks && ticks <= DateTimeOffset.MaxValue.UtcTicks
+            && parts[1].Length is > 0 and <= CallRecordParser.MaxRequestUuidLength
+            && StorableText.IsStorable(parts[1])
+                ? (new DateTimeOffset(ticks, TimeSpan.Zero), parts[1])
+                : null;
     }
 }

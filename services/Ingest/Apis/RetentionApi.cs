@@ -7,10 +7,14 @@ using Microsoft.Extensions.Options;
 
 namespace CallLogs.Ingest.Apis;
 
-/// <summary>How long an area's call records are kept (ingest administration: area admins).</summary>
+/// <summary>
+/// How long an area's call records are kept (ingest administration: area admins), from 1 day to
+/// <see cref="IngestOptions.MaxRetentionDays"/>. A change applies to the records already stored too: the retention job
+/// moves them to their new expiry day (deleting those now past it) at its next pass.
+/// </summary>
 public static class RetentionApi
 {
-    public const int MaxDays = 3650;
+    public const int MaxDays = IngestOptions.MaxRetentionDays;
 
     public sealed record RetentionSetting(int? Days);
 
@@ -31,11 +35,11 @@ public static class RetentionApi
     }
 
     public static async Task<Results<Ok<RetentionResponse>, ValidationProblem>> SetRetention(Guid areaId, RetentionSetting request, IngestDbContext db,
-        TimeProvider clock, CancellationToken cancellationToken)
+        AreaRetentionCache cache, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (request.Days is not (>= 1 and <= MaxDays))
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["days"] = [$"days must be a whole number of days from 1 to {MaxDays}."] });
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["days"] = [$"days must be a whole number of days from 1 to {MaxDays} (about two years)."] });
         }
 
         var setting = await db.AreaRetentions.FirstOrDefaultAsync(a => a.AreaId == areaId, cancellationToken);
@@ -44,9 +48,11 @@ public static class RetentionApi
             db.AreaRetentions.Add(setting = new AreaRetention { AreaId = areaId });
         }
 
+        setting.RehomePending |= setting.Days != request.Days.Value;
         setting.Days = request.Days.Value;
         setting.UpdatedAt = clock.GetUtcNow();
         await db.SaveChangesAsync(cancellationToken);
+        cache.Forget(areaId);
         return TypedResults.Ok(new RetentionResponse(areaId, setting.Days, false));
     }
 }

@@ -19,7 +19,7 @@ public sealed class BrokerUnavailableException(Exception inner) : Exception("The
 public sealed class BatchAcceptance(NpgsqlDataSource dataSource, CallRecordStore store, IPublishEndpoint publish, IOptions<IngestOptions> options)
 {
     public async Task<(int Accepted, int Duplicates)> AcceptAsync(Guid areaId, IReadOnlyList<CallRecord> records, DateTimeOffset now,
-        CancellationToken cancellationToken)
+        int retentionDays, CancellationToken cancellationToken)
     {
         if (records.Count == 0)
         {
@@ -28,21 +28,21 @@ public sealed class BatchAcceptance(NpgsqlDataSource dataSource, CallRecordStore
 
         try
         {
-            return await AcceptOnceAsync(areaId, records, now, cancellationToken);
+            return await AcceptOnceAsync(areaId, records, now, retentionDays, cancellationToken);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.CheckViolation)
         {
             // No partition for a day that another instance's retention dropped meanwhile: learn the partitions again.
             store.ForgetPartitions();
-            return await AcceptOnceAsync(areaId, records, now, cancellationToken);
+            return await AcceptOnceAsync(areaId, records, now, retentionDays, cancellationToken);
         }
     }
 
     private async Task<(int Accepted, int Duplicates)> AcceptOnceAsync(Guid areaId, IReadOnlyList<CallRecord> records, DateTimeOffset now,
-        CancellationToken cancellationToken)
+        int retentionDays, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await store.EnsurePartitionsAsync(connection, records, cancellationToken);
+        await store.EnsurePartitionsAsync(connection, records, retentionDays, cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         // One round trip: the batch's ids as an array parameter, reserved unless already accepted.
         var fresh = new HashSet<string>(StringComparer.Ordinal);
@@ -63,7 +63,7 @@ public sealed class BatchAcceptance(NpgsqlDataSource dataSource, CallRecordStore
         var accepted = fresh.Count == records.Count ? records : records.Where(r => fresh.Contains(r.RequestUuid)).ToList();
         if (accepted.Count > 0)
         {
-            await store.WriteAsync(connection, transaction, areaId, accepted, cancellationToken);
+            await store.WriteAsync(connection, transaction, areaId, accepted, retentionDays, cancellationToken);
             await PublishAsync(areaId, accepted, now, cancellationToken);
         }
 

@@ -11,13 +11,23 @@ public sealed record CallRecordFilter(
     (DateTimeOffset Time, string Uuid)? Before, int Limit);
 
 /// <summary>
-/// The <c>call_records</c> table, partitioned by day of request_time: written with binary COPY in the transaction
-/// that reserves the records' ids, read newest first with keyset paging, expired by dropping partitions.
+/// The <c>call_records</c> table, partitioned by the day its rows expire (<c>expires_on</c>: the day after the record's
+/// request day plus its area's retention): written with binary COPY in the transaction that reserves the records'
+/// ids, read newest first with keyset paging, expired by dropping the partitions whose day has come. Every area's
+/// records expire that way whatever the others keep, so a long retention of one area never turns another's expiry into
+/// row-by-row deletes. A record is only taken within its area's retention, so the days a batch can need lie between
+/// tomorrow and the longest retention ahead; the retention job creates them ahead of time, and a batch creates at
+/// most the few it finds missing.
 /// </summary>
 public sealed class CallRecordStore(NpgsqlDataSource dataSource)
 {
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private const string PartitionPrefix = "call_records_e";
     private readonly ConcurrentDictionary<DateOnly, bool> _partitions = new();
+
+    /// <summary>The day a record of this request time expires when its area keeps records <paramref name="retentionDays"/> days.</summary>
+    public static DateOnly ExpiresOn(DateTimeOffset requestTime, int retentionDays) =>
+        DateOnly.FromDateTime(requestTime.UtcDateTime).AddDays(retentionDays + 1);
 
     /// <summary>
     /// Writes records whose ids were just reserved, in the caller's transaction, with binary COPY straight into the
@@ -25,12 +35,12 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource)
     /// undone to a savepoint and the batch goes through a temporary table with <c>ON CONFLICT DO NOTHING</c>.
     /// </summary>
     public async Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid areaId, IReadOnlyList<CallRecord> records,
-        CancellationToken cancellationToken)
+        int retentionDays, CancellationToken cancellationToken)
     {
         await transaction.SaveAsync("copy", cancellationToken);
         try
         {
-            await CopyAsync(connection, "call_records", areaId, records, cancellationToken);
+            await CopyAsync(connection, "call_records", areaId, records, retentionDays, cancellationToken);
             return;
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
@@ -44,18 +54,21 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource)
             await create.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await CopyAsync(connection, "call_records_staging", areaId, records, cancellationToken);
+        await CopyAsync(connection, "call_records_staging", areaId, records, retentionDays, cancellationToken);
         await using var insert = new NpgsqlCommand(
             "INSERT INTO call_records SELECT * FROM call_records_staging ON CONFLICT DO NOTHING", connection, transaction);
         await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Makes sure the day partitions of these records exist (once per day and process).</summary>
-    public async Task EnsurePartitionsAsync(NpgsqlConnection connection, IEnumerable<CallRecord> records, CancellationToken cancellationToken)
+    /// <summary>Makes sure the expiry-day partitions of these records exist (once per day and process).</summary>
+    public Task EnsurePartitionsAsync(NpgsqlConnection connection, IEnumerable<CallRecord> records, int retentionDays, CancellationToken cancellationToken) =>
+        EnsurePartitionsAsync(connection, records.Select(r => ExpiresOn(r.RequestTime, retentionDays)).Distinct(), cancellationToken);
+
+    private async Task EnsurePartitionsAsync(NpgsqlConnection connection, IEnumerable<DateOnly> days, CancellationToken cancellationToken)
     {
-        foreach (var day in records.Select(r => DateOnly.FromDateTime(r.RequestTime.UtcDateTime)).Distinct().Where(d => !_partitions.ContainsKey(d)))
+        foreach (var day in days.Where(d => !_partitions.ContainsKey(d)).ToList())
         {
-            var sql = $"CREATE TABLE IF NOT EXISTS call_records_p{day:yyyyMMdd} PARTITION OF call_records FOR VALUES FROM ('{day:yyyy-MM-dd}') TO ('{day.AddDays(1):yyyy-MM-dd}')";
+            var sql = $"CREATE TABLE IF NOT EXISTS {PartitionPrefix}{day:yyyyMMdd} PARTITION OF call_records FOR VALUES FROM ('{day:yyyy-MM-dd}') TO ('{day.AddDays(1):yyyy-MM-dd}')";
             try
             {
                 await using var create = new NpgsqlCommand(sql, connection);
@@ -73,10 +86,11 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource)
     /// <summary>What is known of existing partitions may be stale (another instance dropped one): learn it again.</summary>
     public void ForgetPartitions() => _partitions.Clear();
 
-    private static async Task CopyAsync(NpgsqlConnection connection, string table, Guid areaId, IReadOnlyList<CallRecord> records, CancellationToken cancellationToken)
+    private static async Task CopyAsync(NpgsqlConnection connection, string table, Guid areaId, IReadOnlyList<CallRecord> records, int retentionDays,
+        CancellationToken cancellationToken)
     {
         await using var copy = await connection.BeginBinaryImportAsync(
-            $"COPY {table} (area_id, request_time, request_uuid, ingestion_time, api_key, service_id, service_name, endpoint_name, http_status_code, src_ip, record) FROM STDIN (FORMAT BINARY)",
+            $"COPY {table} (area_id, request_time, request_uuid, expires_on, ingestion_time, api_key, service_id, service_name, endpoint_name, http_status_code, src_ip, record) FROM STDIN (FORMAT BINARY)",
             cancellationToken);
         using var json = new FlatJsonWriter();
         foreach (var record in records)
@@ -85,6 +99,7 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource)
             await copy.WriteAsync(areaId, NpgsqlDbType.Uuid, cancellationToken);
             await copy.WriteAsync(record.RequestTime.UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
             await copy.WriteAsync(record.RequestUuid, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(ExpiresOn(record.RequestTime, retentionDays), NpgsqlDbType.Date, cancellationToken);
             await copy.WriteAsync(record.IngestionTime, NpgsqlDbType.Bigint, cancellationToken);
             await WriteNullableAsync(copy, record.ApiKey, cancellationToken);
             await WriteNullableAsync(copy, record.ServiceId, cancellationToken);
@@ -152,60 +167,65 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Drops the daily partitions wholly older than the longest retention of any area (the default included), and
-    /// deletes the rows of areas that keep less than that.
+    /// One pass of retention: partitions created for every expiry day a record can have now (up to the longest retention
+    /// of any area ahead); the records of areas whose retention changed moved to their new expiry day (or deleted when
+    /// it has passed: work on that area's rows only); the partitions whose expiry day has come dropped whole; and the
+    /// reservations of ids older than any record forgotten.
     /// </summary>
     public async Task<(int DroppedPartitions, int DeletedRows)> ExpireAsync(DateTimeOffset now, int defaultDays,
-        IReadOnlyDictionary<Guid, int> areaDays, CancellationToken cancellationToken)
+        IReadOnlyDictionary<Guid, int> areaDays, IReadOnlyCollection<Guid> changedAreas, CancellationToken cancellationToken)
     {
         var longest = areaDays.Values.Append(defaultDays).Max();
-        var dropBefore = DateOnly.FromDateTime(now.UtcDateTime.AddDays(-longest));
+        var today = DateOnly.FromDateTime(now.UtcDateTime);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await EnsurePartitionsAsync(connection, Enumerable.Range(1, longest + 2).Select(today.AddDays), cancellationToken);
+
+        var deleted = 0;
+        foreach (var area in changedAreas)
+        {
+            var days = areaDays.TryGetValue(area, out var set) ? set : defaultDays;
+            await using var expire = new NpgsqlCommand(
+                "DELETE FROM call_records WHERE area_id = @area AND (request_time AT TIME ZONE 'UTC')::date + @days + 1 <= @today", connection);
+            expire.Parameters.AddWithValue("area", area);
+            expire.Parameters.AddWithValue("days", days);
+            expire.Parameters.AddWithValue("today", today);
+            deleted += await expire.ExecuteNonQueryAsync(cancellationToken);
+            await using var move = new NpgsqlCommand(
+                "UPDATE call_records SET expires_on = (request_time AT TIME ZONE 'UTC')::date + @days + 1 WHERE area_id = @area AND expires_on <> (request_time AT TIME ZONE 'UTC')::date + @days + 1",
+                connection);
+            move.Parameters.AddWithValue("area", area);
+            move.Parameters.AddWithValue("days", days);
+            await move.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         var dropped = 0;
+        var expired = new List<string>();
         await using (var list = new NpgsqlCommand(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'call_records'",
             connection))
         await using (var reader = await list.ExecuteReaderAsync(cancellationToken))
         {
-            var expired = new List<string>();
             while (await reader.ReadAsync(cancellationToken))
             {
                 var name = reader.GetString(0);
-                if (DateOnly.TryParseExact(name["call_records_p".Length..], "yyyyMMdd", out var day) && day.AddDays(1) <= dropBefore)
+                if (name.StartsWith(PartitionPrefix, StringComparison.Ordinal)
+                    && DateOnly.TryParseExact(name[PartitionPrefix.Length..], "yyyyMMdd", out var day) && day <= today)
                 {
                     expired.Add(name);
                 }
             }
-
-            await reader.CloseAsync();
-            foreach (var name in expired)
-            {
-                await using var drop = new NpgsqlCommand($"DROP TABLE IF EXISTS \"{name}\"", connection);
-                await drop.ExecuteNonQueryAsync(cancellationToken);
-                _partitions.TryRemove(DateOnly.ParseExact(name["call_records_p".Length..], "yyyyMMdd"), out _);
-                dropped++;
-            }
         }
 
-        var deleted = 0;
-        foreach (var (area, days) in areaDays.Where(a => a.Value < longest))
+        foreach (var name in expired)
         {
-            await using var delete = new NpgsqlCommand("DELETE FROM call_records WHERE area_id = @area AND request_time < @before", connection);
-            delete.Parameters.AddWithValue("area", area);
-            delete.Parameters.AddWithValue("before", now.UtcDateTime.AddDays(-days));
-            deleted += await delete.ExecuteNonQueryAsync(cancellationToken);
+            await using var drop = new NpgsqlCommand($"DROP TABLE IF EXISTS \"{name}\"", connection);
+            await drop.ExecuteNonQueryAsync(cancellationToken);
+            _partitions.TryRemove(DateOnly.ParseExact(name[PartitionPrefix.Length..], "yyyyMMdd"), out _);
+            dropped++;
         }
 
-        if (defaultDays < longest)
-        {
-            await using var delete = new NpgsqlCommand(
-                "DELETE FROM call_records WHERE request_time < @before AND area_id NOT IN (SELECT area_id FROM area_retention)", connection);
-            delete.Parameters.AddWithValue("before", now.UtcDateTime.AddDays(-defaultDays));
-            deleted += await delete.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        // Reservations outlive the records they stand for by two days (a day partition is dropped whole, a request_time
-        // may be up to a day ahead of its acceptance), so an id that is forgotten has no row left to collide with.
+        // Reservations outlive the records they stand for by two days (a record is kept its retention plus up to a day,
+        // its request_time may be ahead of its acceptance), so an id that is forgotten has no row left to collide with.
         await using (var forget = new NpgsqlCommand("DELETE FROM accepted_requests WHERE accepted_at < @before", connection))
         {
             forget.Parameters.AddWithValue("before", now.UtcDateTime.AddDays(-longest - 2));

@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore;
 namespace CallLogs.Ingest.Data;
 
 /// <summary>
-/// The ingest database. Besides these tables it holds <c>call_records</c>, partitioned by day of request_time,
+/// The ingest database. Besides these tables it holds <c>call_records</c>, partitioned by the day its rows expire,
 /// written with binary COPY and read with SQL (see <see cref="CallRecordStore"/>); its DDL is in the migrations.
 /// </summary>
 public sealed class IngestDbContext(DbContextOptions<IngestDbContext> options) : DbContext(options)
@@ -44,4 +44,7 @@ public sealed class AreaRetention
     public Guid AreaId { get; set; }
     public int Days { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>The days changed: the area's stored records still expire by the old setting until the retention job moves them.</summary>
+    public bool RehomePending { get; set; }
 }

@@ -16,10 +16,10 @@ public static class Extensions
         builder.AddOutbox<IngestDbContext>();
         builder.AddMessaging();
         builder.Services.AddSingleton<CallRecordStore>();
+        builder.Services.AddSingleton<AreaRetentionCache>();
         builder.Services.AddScoped<BatchAcceptance>();
         builder.Services.AddSingleton<RetentionJob>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RetentionJob>());
-        builder.AddTelephony();
         return builder;
     }
 }

@@ -26,8 +26,16 @@ public sealed class IngestOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    [Range(1, 3650)]
+    /// <summary>How long call records are kept in an area without a setting of its own; at most <see cref="MaxRetentionDays"/>.</summary>
+    [Range(1, MaxRetentionDays)]
     public int DefaultRetentionDays { get; set; } = 30;
+
+    /// <summary>The longest retention an area may set, in days: about two years.</summary>
+    public const int MaxRetentionDays = 731;
+
+    /// <summary>Characters of api_key and oauth_access_token left unmasked at each end for area viewers (0 masks all).</summary>
+    [Range(0, 127)]
+    public int ViewerUnmaskedCharacters { get; set; } = 4;
 
     /// <summary>How often expired partitions and rows are removed.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]

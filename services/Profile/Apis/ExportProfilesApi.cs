@@ -16,8 +16,6 @@ namespace CallLogs.Profile.Apis;
 /// </summary>
 public static class ExportProfilesApi
 {
-    public const int MaxPageSize = 200;
-
     public static IEndpointRouteBuilder MapExportProfilesApi(this IEndpointRouteBuilder app)
     {
         var profiles = app.MapGroup("/api/areas/{areaId:guid}/export-profiles").WithTags("Export profiles");
@@ -36,7 +34,7 @@ public static class ExportProfilesApi
         CancellationToken cancellationToken)
     {
         await validator.ValidateAndThrowAsync(request, cancellationToken);
-        if (!await db.Areas.AnyAsync(a => a.Id == areaId, cancellationToken))
+        if (await AreaNameAsync(db, areaId, cancellationToken) is not { } areaName)
         {
             return AreaNotFound();
         }
@@ -49,7 +47,7 @@ public static class ExportProfilesApi
             AreaId = areaId,
             Name = request.Name!.Trim(),
             NormalizedName = AreasApi.Normalize(request.Name),
-            S3Bucket = request.S3Bucket!.Trim(),
+            S3Bucket = request.S3Bucket!,
             EncryptionEnabled = encryption is not null,
             IamRoleArn = encryption?.IamRoleArn,
             CmkKeyArn = encryption?.CmkKeyArn,
@@ -59,26 +57,34 @@ public static class ExportProfilesApi
             CollectFrom = HourSnapping.ToNearestHour(request.CollectFrom!.Value),
             CollectUntil = request.CollectUntil?.ToUniversalTime(),
             Filters = (request.Filters ?? []).Select(ToContract).ToList(),
+            EscapeCsvFormulas = request.EscapeCsvFormulas ?? true,
             Enabled = true,
             Version = 1,
             CreatedAt = now,
             UpdatedAt = now,
         };
         db.ExportProfiles.Add(profile);
-        db.AddOutboxMessage(new ExportProfileCreated { Profile = profile.Snapshot() }, clock);
+        db.AddOutboxMessage(new ExportProfileCreated { Profile = profile.Snapshot(areaName) }, clock);
         await SaveAsync(db, profile.Name, cancellationToken);
         return TypedResults.Created($"/api/areas/{areaId}/export-profiles/{profile.Id}", ToResponse(profile));
     }
 
-    public static async Task<Ok<PagedList<ExportProfileResponse>>> ListExportProfiles(Guid areaId, ProfileDbContext db,
-        int? page, int? pageSize, CancellationToken cancellationToken)
+    /// <summary>A page of the area's profiles by name; 404 when the area does not exist (platform admins reach any id).</summary>
+    public static async Task<Results<Ok<PagedList<ExportProfileResponse>>, ProblemHttpResult>> ListExportProfiles(Guid areaId, ProfileDbContext db,
+        string? page, string? pageSize, IValidator<PageQuery> validator, CancellationToken cancellationToken)
     {
-        var size = Math.Clamp(pageSize ?? 50, 1, MaxPageSize);
-        var number = Math.Max(page ?? 1, 1);
+        var paging = new PageQuery(page, pageSize);
+        await validator.ValidateAndThrowAsync(paging, cancellationToken);
+        if (!await db.Areas.AnyAsync(a => a.Id == areaId, cancellationToken))
+        {
+            return AreaNotFound();
+        }
+
         var query = db.ExportProfiles.AsNoTracking().Where(p => p.AreaId == areaId);
         var total = await query.CountAsync(cancellationToken);
-        var items = await query.OrderBy(p => p.NormalizedName).ThenBy(p => p.Id).Skip((number - 1) * size).Take(size).ToListAsync(cancellationToken);
-        return TypedResults.Ok(new PagedList<ExportProfileResponse>(items.Select(ToResponse).ToList(), number, size, total));
+        var items = await query.OrderBy(p => p.NormalizedName).ThenBy(p => p.Id)
+            .Skip((paging.PageNumber - 1) * paging.Size).Take(paging.Size).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new PagedList<ExportProfileResponse>(items.Select(ToResponse).ToList(), paging.PageNumber, paging.Size, total));
     }
 
     public static async Task<Results<Ok<ExportProfileResponse>, ProblemHttpResult>> GetExportProfile(Guid areaId, Guid profileId,
@@ -108,7 +114,7 @@ public static class ExportProfilesApi
 
         if (request.S3Bucket is not null)
         {
-            profile.S3Bucket = request.S3Bucket.Trim();
+            profile.S3Bucket = request.S3Bucket;
         }
 
         if (request.Encryption is { } encryption)
@@ -121,10 +127,11 @@ public static class ExportProfilesApi
 
         profile.MaskSensitiveData = request.MaskSensitiveData ?? profile.MaskSensitiveData;
         profile.UnmaskedCharacters = request.UnmaskedCharacters ?? profile.UnmaskedCharacters;
+        profile.EscapeCsvFormulas = request.EscapeCsvFormulas ?? profile.EscapeCsvFormulas;
         if (db.ChangeTracker.HasChanges())
         {
             Touch(profile, clock);
-            db.AddOutboxMessage(new ExportProfileUpdated { Profile = profile.Snapshot() }, clock);
+            db.AddOutboxMessage(new ExportProfileUpdated { Profile = profile.Snapshot(await AreaNameAsync(db, areaId, cancellationToken) ?? "") }, clock);
             await SaveAsync(db, profile.Name, cancellationToken);
         }
 
@@ -173,13 +180,14 @@ public static class ExportProfilesApi
         {
             profile.Enabled = enabled;
             Touch(profile, clock);
+            var snapshot = profile.Snapshot(await AreaNameAsync(db, areaId, cancellationToken) ?? "");
             if (enabled)
             {
-                db.AddOutboxMessage(new ExportProfileEnabled { Profile = profile.Snapshot() }, clock);
+                db.AddOutboxMessage(new ExportProfileEnabled { Profile = snapshot }, clock);
             }
             else
             {
-                db.AddOutboxMessage(new ExportProfileDisabled { Profile = profile.Snapshot() }, clock);
+                db.AddOutboxMessage(new ExportProfileDisabled { Profile = snapshot }, clock);
             }
 
             await SaveAsync(db, profile.Name, cancellationToken);
@@ -216,7 +224,7 @@ public static class ExportProfilesApi
         requested.Count == stored.Count && requested.Zip(stored).All(pair =>
             FilterNames.Fields.TryGetValue(pair.First.Field ?? "", out var field) && field == pair.Second.Field
             && FilterNames.Operators.TryGetValue(pair.First.Operator ?? "", out var op) && op == pair.Second.Operator
-            && pair.First.Value?.Trim() == pair.Second.Value);
+            && pair.First.Value == pair.Second.Value);
 
     private static void Touch(ExportProfile profile, TimeProvider clock)
     {
@@ -244,7 +252,7 @@ public static class ExportProfilesApi
     {
         Field = FilterNames.Fields[filter.Field],
         Operator = FilterNames.Operators[filter.Operator],
-        Value = filter.Value.Trim(),
+        Value = filter.Value,
     };
 
     internal static ExportProfileResponse ToResponse(ExportProfile p) => new(
@@ -258,10 +266,14 @@ public static class ExportProfilesApi
         p.CollectFrom,
         p.CollectUntil,
         p.Filters.Select(f => new FilterSetting(FilterNames.Name(f.Field), FilterNames.Name(f.Operator), f.Value)).ToList(),
+        p.EscapeCsvFormulas,
         p.Enabled ? "enabled" : "disabled",
         p.Version,
         p.CreatedAt,
         p.UpdatedAt);
+
+    private static Task<string?> AreaNameAsync(ProfileDbContext db, Guid areaId, CancellationToken cancellationToken) =>
+        db.Areas.Where(a => a.Id == areaId).Select(a => a.Name).FirstOrDefaultAsync(cancellationToken);
 
     private static ProblemHttpResult ProfileNotFound() =>
         TypedResults.Problem(statusCode: 404, title: "Export profile not found.", detail: "No export profile with this id exists in this area.");

@@ -19,16 +19,19 @@ public sealed class ExportProfile
     public DateTimeOffset CollectFrom { get; set; }
     public DateTimeOffset? CollectUntil { get; set; }
     public List<ExportFilter> Filters { get; set; } = [];
+    /// <summary>Cells a spreadsheet would run as a formula get a leading apostrophe; false writes raw values.</summary>
+    public bool EscapeCsvFormulas { get; set; } = true;
     public bool Enabled { get; set; }
     /// <summary>Grows by one with every change; the concurrency token, and the order of the profile's events.</summary>
     public long Version { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 
-    public ExportProfileSnapshot Snapshot() => new()
+    public ExportProfileSnapshot Snapshot(string areaName) => new()
     {
         ProfileId = Id,
         AreaId = AreaId,
+        AreaName = areaName,
         Name = Name,
         S3Bucket = S3Bucket,
         Encryption = EncryptionEnabled
@@ -39,6 +42,7 @@ public sealed class ExportProfile
         CollectFrom = CollectFrom,
         CollectUntil = CollectUntil,
         Filters = Filters,
+        EscapeCsvFormulas = EscapeCsvFormulas,
         Enabled = Enabled,
         Version = Version,
         UpdatedAt = UpdatedAt,

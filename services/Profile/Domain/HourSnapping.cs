@@ -7,6 +7,7 @@ public static class HourSnapping
     {
         var utc = value.ToUniversalTime();
         var hour = new DateTimeOffset(utc.Year, utc.Month, utc.Day, utc.Hour, 0, 0, TimeSpan.Zero);
-        return utc - hour >= TimeSpan.FromMinutes(30) ? hour.AddHours(1) : hour;
+        // The last hour of the calendar has no next one to round up to.
+        return utc - hour >= TimeSpan.FromMinutes(30) && hour < DateTimeOffset.MaxValue.AddHours(-1) ? hour.AddHours(1) : hour;
     }
 }

@@ -82,7 +82,7 @@ public static class ChannelsApi
     }
 
     public static async Task<Results<Ok<ChannelResponse>, ProblemHttpResult, ValidationProblem>> UpdateStreamChannel(Guid areaId, UpdateChannelRequest request,
-        StreamDbContext db, TimeProvider clock, CancellationToken cancellationToken)
+        StreamDbContext db, SubscriberRegistry registry, TimeProvider clock, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (request.Name is not null && (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 200))
@@ -111,6 +111,7 @@ public static class ChannelsApi
             return NoChannel();
         }
 
+        var maskingBefore = channel.MaskSensitiveData ? channel.UnmaskedCharacters : (int?)null;
         channel.Name = request.Name?.Trim() ?? channel.Name;
         channel.Description = request.Description ?? channel.Description;
         channel.MaskSensitiveData = request.MaskSensitiveData ?? channel.MaskSensitiveData;
@@ -123,7 +124,19 @@ public static class ChannelsApi
             db.AddOutboxMessage(new StreamAccessRevoked { AreaId = areaId, ChannelId = channel.Id, Reason = "The channel was disabled." }, clock);
         }
 
+        // Open subscriptions follow a masking change at once: here, and on every other instance through the event.
+        var masking = channel.MaskSensitiveData ? channel.UnmaskedCharacters : (int?)null;
+        if (masking != maskingBefore)
+        {
+            db.AddOutboxMessage(new StreamChannelMaskingChanged { AreaId = areaId, ChannelId = channel.Id, UnmaskedCharacters = masking, ChangedAt = channel.UpdatedAt }, clock);
+        }
+
         await db.SaveChangesAsync(cancellationToken);
+        if (masking != maskingBefore)
+        {
+            registry.ApplyMasking(channel.Id, masking);
+        }
+
         var tokens = await db.AccessTokens.AsNoTracking().Where(t => t.ChannelId == channel.Id).OrderBy(t => t.CreatedAt).ToListAsync(cancellationToken);
         return TypedResults.Ok(ToResponse(channel, tokens.Select(t => ToResponse(t)).ToList()));
     }

@@ -34,7 +34,7 @@ public sealed class StreamHub(SubscriptionGate gate, SubscriberRegistry registry
         var connectionId = Context.ConnectionId;
         var context = Context;
         var subscriber = new Subscriber(admission.LeaseId, areaId, channelId, admission.Token.Id,
-            admission.Channel.MaskSensitiveData ? admission.Channel.UnmaskedCharacters : null, options.Value.MaxBufferedRecords,
+            admission.Channel.MaskSensitiveData ? admission.Channel.UnmaskedCharacters : null, options.Value.MaxBufferedRecords, options.Value.MaxBufferedBytes,
             (frame, ct) => hub.Clients.Client(connectionId).SendAsync("records", frame, ct),
             async reason =>
             {

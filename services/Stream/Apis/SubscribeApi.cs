@@ -8,7 +8,10 @@ namespace CallLogs.Stream.Apis;
 
 /// <summary>
 /// Plain WebSocket subscriptions at <c>/ecls/subscribe/{areaId}/{channelId}?key=&lt;token&gt;</c>: each text frame is
-/// <c>{"data":[...]}</c>; a refused subscription gets a ProblemDetails with the reason before any upgrade.
+/// <c>{"data":[...]}</c>, and a <c>{"missed":N,"request_uuids":[...]}</c> frame where records were dropped for a slow
+/// subscriber; a refused subscription gets a ProblemDetails with the reason before any upgrade. The server pings every
+/// <see cref="StreamOptions.KeepAliveInterval"/> and cuts a subscriber that does not answer within
+/// <see cref="StreamOptions.KeepAliveTimeout"/>.
 /// </summary>
 public static class SubscribeApi
 {
@@ -35,10 +38,15 @@ public static class SubscribeApi
 
         try
         {
-            using var socket = await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = options.Value.KeepAliveInterval });
+            using var socket = await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+            {
+                // Pings (not unsolicited pongs): a subscriber that does not answer within the timeout is cut and its place freed.
+                KeepAliveInterval = options.Value.KeepAliveInterval,
+                KeepAliveTimeout = options.Value.KeepAliveTimeout,
+            });
             var sendLock = new SemaphoreSlim(1, 1);
             var subscriber = new Subscriber(admission.LeaseId, areaId, channelId, admission.Token.Id,
-                admission.Channel.MaskSensitiveData ? admission.Channel.UnmaskedCharacters : null, options.Value.MaxBufferedRecords,
+                admission.Channel.MaskSensitiveData ? admission.Channel.UnmaskedCharacters : null, options.Value.MaxBufferedRecords, options.Value.MaxBufferedBytes,
                 async (frame, ct) =>
                 {
                     await sendLock.WaitAsync(ct);

@@ -28,6 +28,16 @@ public sealed class StreamAccessRevokedConsumer(SubscriberRegistry registry) : I
     }
 }
 
+/// <summary>A channel's masking changed somewhere: this instance's open subscriptions of the channel follow it.</summary>
+public sealed class StreamChannelMaskingChangedConsumer(SubscriberRegistry registry) : IConsumer<StreamChannelMaskingChanged>
+{
+    public Task Consume(ConsumeContext<StreamChannelMaskingChanged> context)
+    {
+        registry.ApplyMasking(context.Message.ChannelId, context.Message.UnmaskedCharacters);
+        return Task.CompletedTask;
+    }
+}
+
 /// <summary>Keeps area names, for the default channel name.</summary>
 public sealed class AreaCreatedConsumer(StreamDbContext db) : IConsumer<AreaCreated>
 {

@@ -20,7 +20,7 @@ public static class Frames
             foreach (var record in records)
             {
                 writer.WriteStartObject();
-                var values = CallRecordFields.Values(record);
+                var values = maskKeep is { } keep ? Masking.MaskRecord(CallRecordFields.Values(record), keep) : CallRecordFields.Values(record);
                 for (var i = 0; i < values.Length; i++)
                 {
                     var name = CallRecordFields.Names[i];
@@ -29,12 +29,13 @@ public static class Frames
                         continue;
                     }
 
-                    writer.WriteString(name, maskKeep is { } keep && name is "api_key" or "oauth_access_token" ? Masking.Mask(value, keep) : value);
+                    writer.WriteString(name, value);
                 }
 
                 foreach (var (name, value) in record.Extra ?? [])
                 {
-                    writer.WriteString(name, value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText());
+                    var text = value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText();
+                    writer.WriteString(name, maskKeep is { } n ? Masking.MaskEmbedded(text, record.ApiKey, record.OauthAccessToken, n) : text);
                 }
 
                 writer.WriteEndObject();
@@ -47,8 +48,29 @@ public static class Frames
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    /// <summary>Told to a subscriber whose buffer overflowed: how many records it missed.</summary>
-    public static string Missed(long count) => $"{{\"missed\":{count}}}";
+    /// <summary>
+    /// Told to a subscriber whose buffer overflowed, in order, where the gap is: <c>{"missed":N,"request_uuids":[...]}</c>,
+    /// how many records it missed and which (their request_uuid), between the frame before the gap and the one after.
+    /// </summary>
+    public static string Missed(IReadOnlyList<string> requestUuids)
+    {
+        var buffer = new ArrayBufferWriterStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("missed", requestUuids.Count);
+            writer.WriteStartArray("request_uuids");
+            foreach (var uuid in requestUuids)
+            {
+                writer.WriteStringValue(uuid);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 
     private sealed class ArrayBufferWriterStream : MemoryStream
     {

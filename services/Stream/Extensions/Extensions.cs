@@ -5,6 +5,7 @@ using CallLogs.Stream.Apis;
 using CallLogs.Stream.Consumers;
 using CallLogs.Stream.Data;
 using CallLogs.Stream.Subscriptions;
+using CallLogs.ServiceDefaults.Auth;
 using MassTransit;
 
 namespace CallLogs.Stream.Extensions;
@@ -22,6 +23,7 @@ public static class Extensions
             // Every instance gets every record and every revocation: one temporary (auto-delete) queue per instance.
             bus.AddConsumer<FanOutCallRecordsConsumer>().Endpoint(e => e.Temporary = true);
             bus.AddConsumer<StreamAccessRevokedConsumer>().Endpoint(e => e.Temporary = true);
+            bus.AddConsumer<StreamChannelMaskingChangedConsumer>().Endpoint(e => e.Temporary = true);
             bus.AddConsumer<AreaCreatedConsumer, AreaCreatedConsumerDefinition>();
             bus.AddConsumer<AreaRenamedConsumer, AreaRenamedConsumerDefinition>();
         });
@@ -31,7 +33,7 @@ public static class Extensions
         builder.Services.AddSignalR(o =>
         {
             o.KeepAliveInterval = options.KeepAliveInterval;
-            o.ClientTimeoutInterval = options.KeepAliveInterval * 2;
+            o.ClientTimeoutInterval = options.KeepAliveTimeout * 2;
         });
         return builder;
     }
@@ -42,7 +44,9 @@ public static class Extensions
         app.MapChannelsApi();
         app.MapStreamOperationsApi();
         app.MapSubscribeApi();
-        app.MapHub<StreamHub>(StreamHub.Path).AllowAnonymous();
+        // A refused SignalR client is answered at the HTTP level (negotiate or connect), so its start() fails.
+        app.UseWhen(http => http.Request.Path.StartsWithSegments(StreamHub.Path), hub => hub.UseMiddleware<HubAdmission>());
+        app.MapHub<StreamHub>(StreamHub.Path).AllowAnonymous().AllowAccessTokenInQuery();
         return app;
     }
 }

@@ -33,7 +33,16 @@ public sealed class SubscriberRegistry
                 frames[key] = frame = Frames.Data(records, subscriber.MaskKeep);
             }
 
-            subscriber.Offer(frame, records.Count);
+            subscriber.Offer(frame, records);
+        }
+    }
+
+    /// <summary>A channel's masking changed: its open subscriptions get the new setting for every record from now on.</summary>
+    public void ApplyMasking(Guid channelId, int? maskKeep)
+    {
+        foreach (var subscriber in _subscribers.Values.Where(s => s.ChannelId == channelId))
+        {
+            subscriber.MaskKeep = maskKeep;
         }
     }
 

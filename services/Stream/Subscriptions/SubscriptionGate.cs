@@ -20,7 +20,12 @@ public sealed class SubscriptionGate(StreamDbContext db, SubscriberRegistry regi
 {
     public static string Hash(string secret) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(secret))).ToLowerInvariant();
 
-    public async Task<(Admission? Admission, Refusal? Refusal)> AdmitAsync(Guid areaId, Guid channelId, string? key, CancellationToken cancellationToken)
+    /// <summary>
+    /// Admits a subscription and takes its place (a lease), or says why not. With <paramref name="reserve"/> false it only
+    /// checks (for a SignalR negotiate: the place is taken when the connection itself comes).
+    /// </summary>
+    public async Task<(Admission? Admission, Refusal? Refusal)> AdmitAsync(Guid areaId, Guid channelId, string? key, CancellationToken cancellationToken,
+        bool reserve = true)
     {
         if (string.IsNullOrEmpty(key))
         {
@@ -55,6 +60,11 @@ public sealed class SubscriptionGate(StreamDbContext db, SubscriberRegistry regi
                 $"A channel takes at most {options.Value.MaxConnectionsPerChannel} concurrent connections and all are in use. Close one, or wait: a connection that died frees its place within {options.Value.LeaseTimeToLive.TotalSeconds:0} seconds."));
         }
 
+        if (!reserve)
+        {
+            return (new Admission(channel, token, Guid.Empty), null);
+        }
+
         var lease = new ConnectionLease
         {
             Id = Guid.NewGuid(),
@@ -68,6 +78,39 @@ public sealed class SubscriptionGate(StreamDbContext db, SubscriberRegistry regi
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return (new Admission(channel, token, lease.Id), null);
+    }
+
+    /// <summary>
+    /// Takes a place again for an open subscription whose lease lapsed (this instance could not renew it, e.g. while the
+    /// database was unreachable): under the channel's lock, only if the channel and token are still enabled and a place
+    /// is free. False: the subscription must be closed, others may hold every place now.
+    /// </summary>
+    public async Task<bool> ReadmitAsync(Subscriber subscriber, CancellationToken cancellationToken)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var channel = await db.Channels.FromSql($"SELECT * FROM channels WHERE id = {subscriber.ChannelId} FOR UPDATE").FirstOrDefaultAsync(cancellationToken);
+        var now = clock.GetUtcNow();
+        if (channel is not { Enabled: true }
+            || !await db.AccessTokens.AnyAsync(t => t.Id == subscriber.TokenId && t.Enabled, cancellationToken)
+            || await db.Leases.CountAsync(l => l.ChannelId == subscriber.ChannelId && l.ExpiresAt > now && l.Id != subscriber.LeaseId, cancellationToken)
+                >= options.Value.MaxConnectionsPerChannel)
+        {
+            return false;
+        }
+
+        await db.Leases.Where(l => l.Id == subscriber.LeaseId).ExecuteDeleteAsync(cancellationToken);
+        db.Leases.Add(new ConnectionLease
+        {
+            Id = subscriber.LeaseId,
+            ChannelId = subscriber.ChannelId,
+            TokenId = subscriber.TokenId,
+            InstanceId = registry.InstanceId,
+            CreatedAt = now,
+            ExpiresAt = now + options.Value.LeaseTimeToLive,
+        });
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
     }
 
     public async Task ReleaseAsync(Guid leaseId)

@@ -22,6 +22,96 @@ namespace CallLogs.Audit.Data.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("CallLogs.Audit.Data.AreaTrail", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<Guid>("AreaId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("area_id");
+
+                    b.Property<string>("Bucket")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("character varying(63)")
+                        .HasColumnName("bucket");
+
+                    b.Property<string>("CmkKeyArn")
+                        .HasMaxLength(2048)
+                        .HasColumnType("character varying(2048)")
+                        .HasColumnName("cmk_key_arn");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("IamRoleArn")
+                        .HasMaxLength(2048)
+                        .HasColumnType("character varying(2048)")
+                        .HasColumnName("iam_role_arn");
+
+                    b.Property<string>("IamRoleExternalId")
+                        .HasMaxLength(1224)
+                        .HasColumnType("character varying(1224)")
+                        .HasColumnName("iam_role_external_id");
+
+                    b.Property<bool>("IsLogging")
+                        .HasColumnType("boolean")
+                        .HasColumnName("is_logging");
+
+                    b.Property<DateTimeOffset?>("LatestDeliveryAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("latest_delivery_at");
+
+                    b.Property<DateTimeOffset?>("LatestDeliveryAttemptAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("latest_delivery_attempt_at");
+
+                    b.Property<string>("LatestDeliveryError")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("latest_delivery_error");
+
+                    b.Property<DateTimeOffset?>("LatestDigestAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("latest_digest_at");
+
+                    b.Property<string>("LatestDigestError")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)")
+                        .HasColumnName("latest_digest_error");
+
+                    b.Property<string>("Prefix")
+                        .IsRequired()
+                        .HasMaxLength(512)
+                        .HasColumnType("character varying(512)")
+                        .HasColumnName("prefix");
+
+                    b.Property<DateTimeOffset?>("StartedLoggingAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_logging_at");
+
+                    b.Property<DateTimeOffset?>("StoppedLoggingAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("stopped_logging_at");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_audit_area_trails");
+
+                    b.HasIndex("AreaId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_audit_area_trails_area_id");
+
+                    b.ToTable("audit_area_trails", (string)null);
+                });
+
             modelBuilder.Entity("CallLogs.Audit.Data.Digest", b =>
                 {
                     b.Property<long>("Id")
@@ -35,6 +125,11 @@ namespace CallLogs.Audit.Data.Migrations
                         .IsRequired()
                         .HasColumnType("text")
                         .HasColumnName("area_key");
+
+                    b.Property<string>("Bucket")
+                        .HasMaxLength(63)
+                        .HasColumnType("character varying(63)")
+                        .HasColumnName("bucket");
 
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
@@ -80,16 +175,24 @@ namespace CallLogs.Audit.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("signature");
 
+                    b.Property<Guid?>("TrailId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("trail_id");
+
                     b.HasKey("Id")
                         .HasName("pk_audit_digests");
 
-                    b.HasIndex("Key")
+                    b.HasIndex("Bucket", "Key")
                         .IsUnique()
-                        .HasDatabaseName("ix_audit_digests_key");
+                        .HasDatabaseName("ix_audit_digests_bucket_key");
 
-                    b.HasIndex("AreaKey", "PeriodEnd")
+                    NpgsqlIndexBuilderExtensions.AreNullsDistinct(b.HasIndex("Bucket", "Key"), false);
+
+                    b.HasIndex("TrailId", "AreaKey", "PeriodEnd")
                         .IsUnique()
-                        .HasDatabaseName("ix_audit_digests_area_key_period_end");
+                        .HasDatabaseName("ix_audit_digests_trail_id_area_key_period_end");
+
+                    NpgsqlIndexBuilderExtensions.AreNullsDistinct(b.HasIndex("TrailId", "AreaKey", "PeriodEnd"), false);
 
                     b.ToTable("audit_digests", (string)null);
                 });
@@ -108,6 +211,15 @@ namespace CallLogs.Audit.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("area_key");
 
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<string>("Bucket")
+                        .HasMaxLength(63)
+                        .HasColumnType("character varying(63)")
+                        .HasColumnName("bucket");
+
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
@@ -121,9 +233,17 @@ namespace CallLogs.Audit.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("key");
 
+                    b.Property<string>("LastError")
+                        .HasColumnType("text")
+                        .HasColumnName("last_error");
+
                     b.Property<DateTimeOffset>("NewestEventTime")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("newest_event_time");
+
+                    b.Property<DateTimeOffset?>("NextAttemptAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_attempt_at");
 
                     b.Property<DateTimeOffset>("OldestEventTime")
                         .HasColumnType("timestamp with time zone")
@@ -132,6 +252,10 @@ namespace CallLogs.Audit.Data.Migrations
                     b.Property<string>("Sha256")
                         .HasColumnType("text")
                         .HasColumnName("sha256");
+
+                    b.Property<Guid?>("TrailId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("trail_id");
 
                     b.Property<DateTimeOffset?>("UploadedAt")
                         .HasColumnType("timestamp with time zone")
@@ -144,12 +268,14 @@ namespace CallLogs.Audit.Data.Migrations
                         .HasDatabaseName("ix_audit_log_files_pending")
                         .HasFilter("uploaded_at IS NULL");
 
-                    b.HasIndex("Key")
+                    b.HasIndex("Bucket", "Key")
                         .IsUnique()
-                        .HasDatabaseName("ix_audit_log_files_key");
+                        .HasDatabaseName("ix_audit_log_files_bucket_key");
 
-                    b.HasIndex("AreaKey", "CreatedAt")
-                        .HasDatabaseName("ix_audit_log_files_area_key_created_at");
+                    NpgsqlIndexBuilderExtensions.AreNullsDistinct(b.HasIndex("Bucket", "Key"), false);
+
+                    b.HasIndex("TrailId", "AreaKey", "CreatedAt")
+                        .HasDatabaseName("ix_audit_log_files_trail_id_area_key_created_at");
 
                     b.ToTable("audit_log_files", (string)null);
                 });
@@ -195,6 +321,14 @@ namespace CallLogs.Audit.Data.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)")
                         .HasColumnName("area_key");
+
+                    b.Property<long?>("AreaLogFileId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("area_log_file_id");
+
+                    b.Property<Guid?>("AreaTrailId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("area_trail_id");
 
                     b.Property<string>("EventName")
                         .IsRequired()
@@ -251,6 +385,9 @@ namespace CallLogs.Audit.Data.Migrations
                     b.HasKey("EventId")
                         .HasName("pk_audit_events");
 
+                    b.HasIndex("AreaLogFileId")
+                        .HasDatabaseName("ix_audit_events_area_log_file_id");
+
                     b.HasIndex("LogFileId")
                         .HasDatabaseName("ix_audit_events_log_file_id");
 
@@ -261,6 +398,10 @@ namespace CallLogs.Audit.Data.Migrations
                     b.HasIndex("AreaKey", "Seq")
                         .HasDatabaseName("ix_audit_events_undelivered")
                         .HasFilter("log_file_id IS NULL");
+
+                    b.HasIndex("AreaTrailId", "Seq")
+                        .HasDatabaseName("ix_audit_events_undelivered_to_area_trail")
+                        .HasFilter("area_trail_id IS NOT NULL AND area_log_file_id IS NULL");
 
                     b.HasIndex("EventTime", "Seq")
                         .HasDatabaseName("ix_audit_events_event_time_seq");

@@ -22,6 +22,28 @@ namespace CallLogs.Export.Data.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("CallLogs.Export.Data.AreaName", b =>
+                {
+                    b.Property<Guid>("AreaId")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("area_id");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("name");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("AreaId")
+                        .HasName("pk_area_names");
+
+                    b.ToTable("area_names", (string)null);
+                });
+
             modelBuilder.Entity("CallLogs.Export.Data.EnabledPeriod", b =>
                 {
                     b.Property<long>("Id")
@@ -61,6 +83,10 @@ namespace CallLogs.Export.Data.Migrations
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
+                    b.Property<DateTimeOffset?>("AbandonedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("abandoned_at");
+
                     b.Property<int>("Attempts")
                         .HasColumnType("integer")
                         .HasColumnName("attempts");
@@ -98,6 +124,10 @@ namespace CallLogs.Export.Data.Migrations
                     b.Property<DateTimeOffset?>("NextAttemptAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("next_attempt_at");
+
+                    b.Property<DateTimeOffset>("PendingSince")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("pending_since");
 
                     b.Property<Guid>("ProfileId")
                         .HasColumnType("uuid")
@@ -179,8 +209,11 @@ namespace CallLogs.Export.Data.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("planned_through_seq");
 
+                    b.Property<string>("PlanningError")
+                        .HasColumnType("text")
+                        .HasColumnName("planning_error");
+
                     b.Property<string>("Snapshot")
-                        .IsRequired()
                         .HasColumnType("jsonb")
                         .HasColumnName("snapshot");
 
@@ -195,6 +228,34 @@ namespace CallLogs.Export.Data.Migrations
                         .HasDatabaseName("ix_profiles_area_id");
 
                     b.ToTable("profiles", (string)null);
+                });
+
+            modelBuilder.Entity("CallLogs.Export.Data.ProfileVersion", b =>
+                {
+                    b.Property<Guid>("ProfileId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("profile_id");
+
+                    b.Property<long>("Version")
+                        .HasColumnType("bigint")
+                        .HasColumnName("version");
+
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("at");
+
+                    b.Property<bool>("Deleted")
+                        .HasColumnType("boolean")
+                        .HasColumnName("deleted");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("boolean")
+                        .HasColumnName("enabled");
+
+                    b.HasKey("ProfileId", "Version")
+                        .HasName("pk_profile_versions");
+
+                    b.ToTable("profile_versions", (string)null);
                 });
 
             modelBuilder.Entity("CallLogs.Export.Data.ReExport", b =>

@@ -57,6 +57,10 @@ namespace CallLogs.Ingest.Data.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("days");
 
+                    b.Property<bool>("RehomePending")
+                        .HasColumnType("boolean")
+                        .HasColumnName("rehome_pending");
+
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("updated_at");

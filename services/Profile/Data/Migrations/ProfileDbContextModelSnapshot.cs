@@ -95,6 +95,10 @@ namespace CallLogs.Profile.Data.Migrations
                         .HasColumnType("boolean")
                         .HasColumnName("encryption_enabled");
 
+                    b.Property<bool>("EscapeCsvFormulas")
+                        .HasColumnType("boolean")
+                        .HasColumnName("escape_csv_formulas");
+
                     b.Property<string>("Filters")
                         .IsRequired()
                         .HasColumnType("jsonb")

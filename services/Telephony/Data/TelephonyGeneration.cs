@@ -1,0 +1,294 @@
+using CallLogs.Contracts;
+using CallLogs.ServiceDefaults;
+using CallLogs.ServiceDefaults.Outbox;
+using CallLogs.Telephony.Domain;
+using Microsoft.EntityFrameworkCore;
+
+namespace CallLogs.Telephony.Data;
+
+/// <param name="CelRows">CEL rows read (batch) or taken in (real time).</param>
+/// <param name="Created">Call logs written.</param>
+/// <param name="Replaced">Call logs that existed for the same calls and were replaced.</param>
+/// <param name="Failed">Calls whose rows could not be interpreted (logged; they get no call log).</param>
+public sealed record GenerationResult(int CelRows, int Created, int Replaced, int Failed)
+{
+    public static readonly GenerationResult None = new(0, 0, 0, 0);
+
+    public GenerationResult Add(GenerationResult other) =>
+        new(CelRows + other.CelRows, Created + other.Created, Replaced + other.Replaced, Failed + other.Failed);
+}
+
+/// <param name="Accepted">New rows stored.</param>
+/// <param name="Duplicates">Rows already stored (same id), ignored.</param>
+public sealed record IntakeResult(int Accepted, int Duplicates, GenerationResult Generated);
+
+/// <summary>
+/// Turns stored CEL rows into call logs and keeps both consistent: the call logs the rows had before are deleted and
+/// the new ones written, with their <see cref="CallLogsCreated"/> event (outbox), in one transaction under the area's
+/// write lock, so generating the same rows twice, or from two instances at once, gives the same call logs.
+/// </summary>
+public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvider clock, ILogger<TelephonyGeneration> logger)
+{
+    private static readonly System.Diagnostics.Metrics.Counter<long> CreatedCounter =
+        Telemetry.Meter.CreateCounter<long>("calllogs.telephony.call_logs_created", description: "Telephony call logs written");
+
+    /// <summary>Calls are written this many at a time, each chunk in its own transaction, with progress reported after each.</summary>
+    public const int CallsPerChunk = 1_000;
+
+    /// <summary>
+    /// Real time: stores new rows (a resent row id is ignored) and, with <paramref name="generate"/>, writes the call
+    /// log of every call this batch ended. The calls are generated before the rows are stored, so the rows go in once,
+    /// already linked to their call log.
+    /// </summary>
+    public async Task<IntakeResult> IntakeAsync(Guid areaId, IReadOnlyList<CelRow> rows, bool generate, CancellationToken ct)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await AreaLocks.LockWritesAsync(db, areaId, ct);
+
+        var ids = rows.Select(r => r.Id).ToArray();
+        var seen = (await db.CelsOf(areaId).Where(c => ids.Contains(c.Id)).Select(c => c.Id).ToListAsync(ct)).ToHashSet();
+        var fresh = rows.Where(r => seen.Add(r.Id)).ToList();
+
+        var result = GenerationResult.None;
+        var ended = generate ? fresh.Where(r => r.EventType == CelEventTypes.LinkedIdEnd).Select(r => r.LinkedId).ToHashSet() : [];
+        if (ended.Count > 0)
+        {
+            var stored = await StoredRowsOfCallsAsync(areaId, ended, fresh, ct);
+            await LoadDirectoryAsync(areaId, ct);
+            var (calls, failures) = Generate(areaId, stored.Concat(fresh));
+            var links = await WriteAsync(areaId, calls, stored, ct);
+            fresh = fresh.Select(r => links.TryGetValue(r.Id, out var log) ? r with { CallLogId = log } : r).ToList();
+            result = new GenerationResult(0, calls.Count, links.Replaced, failures);
+        }
+
+        await BulkCopy.CopyAsync(db, fresh, (_, _) => areaId, ct);
+        await transaction.CommitAsync(ct);
+        CreatedCounter.Add(result.Created);
+        return new IntakeResult(fresh.Count, rows.Count - fresh.Count, result with { CelRows = fresh.Count });
+    }
+
+    /// <summary>Batch: the calls of the N newest unprocessed rows (the reference's default N is 20,000).</summary>
+    public async Task<GenerationResult> FromCountAsync(Guid areaId, int celCount, CancellationToken ct, Func<long, long, Task>? progress = null)
+    {
+        var uniqueIds = await db.CelsOf(areaId)
+            .Where(c => c.CallLogId == null && c.ChanName != CelSelection.ChatChannel)
+            .OrderByDescending(c => c.EventTime).ThenByDescending(c => c.Id)
+            .Take(celCount).Select(c => c.UniqueId).Distinct().ToListAsync(ct);
+        return await FromUniqueIdsAsync(areaId, uniqueIds, ct, progress);
+    }
+
+    /// <summary>Batch: the calls of the unprocessed rows of the last D days.</summary>
+    public async Task<GenerationResult> FromDaysAsync(Guid areaId, int days, CancellationToken ct, Func<long, long, Task>? progress = null)
+    {
+        var since = clock.GetUtcNow().AddDays(-days);
+        var uniqueIds = await db.CelsOf(areaId)
+            .Where(c => c.CallLogId == null && c.ChanName != CelSelection.ChatChannel && c.EventTime >= since)
+            .Select(c => c.UniqueId).Distinct().ToListAsync(ct);
+        return await FromUniqueIdsAsync(areaId, uniqueIds, ct, progress);
+    }
+
+    private async Task<GenerationResult> FromUniqueIdsAsync(Guid areaId, List<string> uniqueIds, CancellationToken ct, Func<long, long, Task>? progress)
+    {
+        if (uniqueIds.Count == 0)
+        {
+            return GenerationResult.None;
+        }
+
+        // whole calls: every row of every linkedid a selected channel took part in
+        var linkedIds = await db.CelsOf(areaId).Where(c => uniqueIds.Contains(c.UniqueId)).Select(c => c.LinkedId).Distinct().ToListAsync(ct);
+        var rows = await db.CelsOf(areaId).AsNoTracking().Where(c => linkedIds.Contains(c.LinkedId)).ToListAsync(ct);
+
+        // Whole calls (linkedids merged by shared channels) never straddle two chunks, so chunking changes no call log.
+        var calls = CallLogGenerator.GroupBySharedChannels(rows).Select(g => g.Cels).ToList();
+        var result = new GenerationResult(rows.Count, 0, 0, 0);
+        await LoadDirectoryAsync(areaId, ct);
+        if (progress is not null)
+        {
+            await progress(0, calls.Count);
+        }
+
+        var done = 0;
+        foreach (var chunk in calls.Chunk(CallsPerChunk))
+        {
+            var chunkRows = chunk.SelectMany(call => call).ToList();
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            await AreaLocks.LockWritesAsync(db, areaId, ct);
+            // what the rows point at now: another writer may have generated some of these calls since they were read
+            var chunkIds = chunkRows.Select(r => r.Id).ToArray();
+            var current = await db.CelsOf(areaId).Where(c => chunkIds.Contains(c.Id)).Select(c => new { c.Id, c.CallLogId }).ToDictionaryAsync(c => c.Id, c => c.CallLogId, ct);
+            var stored = chunkRows.Where(r => current.ContainsKey(r.Id)).Select(r => r with { CallLogId = current[r.Id] }).ToList();
+
+            var (generated, failures) = Generate(areaId, stored);
+            var links = await WriteAsync(areaId, generated, stored, ct);
+            await transaction.CommitAsync(ct);
+            CreatedCounter.Add(generated.Count);
+            result = result.Add(new GenerationResult(0, generated.Count, links.Replaced, failures));
+            done += chunk.Length;
+            if (progress is not null)
+            {
+                await progress(done, calls.Count);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// The stored rows of the calls that <paramref name="endedLinkedIds"/> end: every row of those linkedids and of the
+    /// linkedids that share a channel with them (a pickup, a transfer), in the database or in this batch.
+    /// </summary>
+    private async Task<List<CelRow>> StoredRowsOfCallsAsync(Guid areaId, HashSet<string> endedLinkedIds, List<CelRow> fresh, CancellationToken ct)
+    {
+        var ended = endedLinkedIds.ToArray();
+        var uniqueIds = (await db.CelsOf(areaId).Where(c => ended.Contains(c.LinkedId)).Select(c => c.UniqueId).Distinct().ToListAsync(ct))
+            .Concat(fresh.Where(r => endedLinkedIds.Contains(r.LinkedId)).Select(r => r.UniqueId)).ToHashSet();
+        var channels = uniqueIds.ToArray();
+        var linkedIds = (await db.CelsOf(areaId).Where(c => channels.Contains(c.UniqueId)).Select(c => c.LinkedId).Distinct().ToListAsync(ct))
+            .Concat(fresh.Where(r => uniqueIds.Contains(r.UniqueId)).Select(r => r.LinkedId)).Concat(endedLinkedIds).Distinct().ToArray();
+        return await db.CelsOf(areaId).AsNoTracking().Where(c => linkedIds.Contains(c.LinkedId)).ToListAsync(ct);
+    }
+
+    private (List<GeneratedCall> Calls, int Failures) Generate(Guid areaId, IEnumerable<CelRow> rows)
+    {
+        var directory = _directory ?? throw new InvalidOperationException("The directory is loaded before generating.");
+        var calls = CallLogGenerator.Generate(rows, directory, out var failures);
+        foreach (var (conversation, reason) in failures)
+        {
+            LogInterpretationFailed(logger, areaId, conversation, reason);
+        }
+
+        return (calls.ToList(), failures.Count);
+    }
+
+    private TelephonyDirectory? _directory;
+
+    private async Task LoadDirectoryAsync(Guid areaId, CancellationToken ct)
+    {
+        var users = await db.Users.AsNoTracking().Where(u => u.AreaId == areaId).ToListAsync(ct);
+        var voicemails = await db.Voicemails.AsNoTracking().Where(v => v.AreaId == areaId).ToListAsync(ct);
+        _directory = new TelephonyDirectory(
+            users.Select(u => new DirectoryUser { Uuid = u.Uuid, Name = u.Name, UserField = u.UserField, Lines = u.Lines }),
+            voicemails.Select(v => new DirectoryVoicemail(v.Id, v.Name, v.Number, v.Context)));
+    }
+
+    private sealed class Links(Dictionary<long, long> byCel, int replaced)
+    {
+        public int Replaced { get; } = replaced;
+        public bool TryGetValue(long celId, out long callLogId) => byCel.TryGetValue(celId, out callLogId);
+    }
+
+    /// <summary>
+    /// Writes generated calls in the current transaction: the call logs the stored rows had are deleted, the new ones
+    /// COPYed with ids taken from the sequence, the stored rows pointed at them, and one <see cref="CallLogsCreated"/>
+    /// put in the outbox. Returns which call log each row of the calls belongs to (rows not stored yet included).
+    /// </summary>
+    private async Task<Links> WriteAsync(Guid areaId, List<GeneratedCall> calls, List<CelRow> stored, CancellationToken ct)
+    {
+        if (calls.Count == 0)
+        {
+            return new Links([], 0);
+        }
+
+        var ids = await db.Database.SqlQuery<long>($"SELECT nextval(pg_get_serial_sequence('call_log', 'id')) AS \"Value\" FROM generate_series(1, {calls.Count})").ToListAsync(ct);
+        var logs = calls.Select((c, i) => c.CallLog with { Id = ids[i], AreaId = areaId }).ToList();
+        var byCel = new Dictionary<long, long>();
+        for (var i = 0; i < calls.Count; i++)
+        {
+            foreach (var celId in calls[i].CelIds)
+            {
+                byCel[celId] = ids[i];
+            }
+        }
+
+        var previous = stored.Where(r => r.CallLogId is not null && byCel.ContainsKey(r.Id)).Select(r => r.CallLogId!.Value).Distinct().ToArray();
+        var replaced = 0;
+        if (previous.Length > 0)
+        {
+            await db.CelsOf(areaId).Where(c => c.CallLogId != null && previous.Contains(c.CallLogId.Value)).ExecuteUpdateAsync(u => u.SetProperty(c => c.CallLogId, (long?)null), ct);
+            replaced = await db.CallLogs.Where(c => c.AreaId == areaId && previous.Contains(c.Id)).ExecuteDeleteAsync(ct);
+        }
+
+        await BulkCopy.CopyAsync(db, logs, (log, _) => log.Participants.Select(p => p.UserUuid).Distinct().ToArray(), ct);
+
+        var relink = stored.Where(r => byCel.TryGetValue(r.Id, out var log) && r.CallLogId != log).ToList();
+        if (relink.Count > 0)
+        {
+            await db.Database.ExecuteSqlAsync(
+                $"""
+                UPDATE cel c SET call_log_id = l.call_log_id FROM unnest({relink.Select(r => r.Id).ToArray()}, {relink.Select(r => byCel[r.Id]).ToArray()}) AS l(cel_id, call_log_id)
+                WHERE c.area_id = {areaId} AND c.id = l.cel_id
+                """, ct);
+        }
+
+        db.AddOutboxMessage(new CallLogsCreated { AreaId = areaId, CallLogs = logs }, clock);
+        await db.SaveChangesAsync(ct);
+        db.ChangeTracker.Clear();
+        return new Links(byCel, replaced);
+    }
+
+    /// <summary>
+    /// Deletes the call logs started in the last D days (all when null), 10,000 at a time; their rows become unprocessed,
+    /// so the next generation makes them again (the reference's "delete, then generate" regeneration).
+    /// </summary>
+    public async Task<int> DeleteAsync(Guid areaId, int? days, CancellationToken ct, Func<long, long, Task>? progress = null)
+    {
+        var query = db.CallLogs.Where(c => c.AreaId == areaId);
+        if (days is { } d)
+        {
+            var since = clock.GetUtcNow().AddDays(-d);
+            query = query.Where(c => c.Start >= since);
+        }
+
+        var total = await query.CountAsync(ct);
+        var deleted = 0;
+        while (true)
+        {
+            if (progress is not null)
+            {
+                await progress(deleted, total);
+            }
+
+            var batch = await query.OrderBy(c => c.Id).Select(c => c.Id).Take(10_000).ToArrayAsync(ct);
+            if (batch.Length == 0)
+            {
+                return deleted;
+            }
+
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            await AreaLocks.LockWritesAsync(db, areaId, ct);
+            await db.CelsOf(areaId).Where(c => c.CallLogId != null && batch.Contains(c.CallLogId.Value)).ExecuteUpdateAsync(u => u.SetProperty(c => c.CallLogId, (long?)null), ct);
+            deleted += await db.CallLogs.Where(c => c.AreaId == areaId && batch.Contains(c.Id)).ExecuteDeleteAsync(ct);
+            await transaction.CommitAsync(ct);
+        }
+    }
+
+    /// <summary>
+    /// Retention: deletes the call logs started before the area's retention together with the CEL rows they were made
+    /// from (so no later run makes them again), then the CEL rows older than the retention that made no call log.
+    /// </summary>
+    public async Task<(int CallLogs, int CelRows)> PurgeAsync(Guid areaId, int retentionDays, CancellationToken ct)
+    {
+        var before = clock.GetUtcNow().AddDays(-retentionDays);
+        var (logs, rows) = (0, 0);
+        while (true)
+        {
+            var batch = await db.CallLogs.Where(c => c.AreaId == areaId && c.Start < before).OrderBy(c => c.Id).Select(c => c.Id).Take(10_000).ToArrayAsync(ct);
+            if (batch.Length == 0)
+            {
+                break;
+            }
+
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            await AreaLocks.LockWritesAsync(db, areaId, ct);
+            rows += await db.CelsOf(areaId).Where(c => c.CallLogId != null && batch.Contains(c.CallLogId.Value)).ExecuteDeleteAsync(ct);
+            logs += await db.CallLogs.Where(c => c.AreaId == areaId && batch.Contains(c.Id)).ExecuteDeleteAsync(ct);
+            await transaction.CommitAsync(ct);
+        }
+
+        rows += await db.CelsOf(areaId).Where(c => c.EventTime < before && c.CallLogId == null).ExecuteDeleteAsync(ct);
+        return (logs, rows);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Area {AreaId}: call {ConversationId} could not be interpreted: {Reason}")]
+    private static partial void LogInterpretationFailed(ILogger logger, Guid areaId, string conversationId, string reason);
+}

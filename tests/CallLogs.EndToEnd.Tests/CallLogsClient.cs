@@ -1,0 +1,186 @@
+using System.IO.Compression;
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using Amazon.S3.Model;
+using CallLogs.ServiceDefaults.Auth;
+using CallLogs.ServiceDefaults.Storage;
+using CallLogs.Testing;
+
+namespace CallLogs.EndToEnd.Tests;
+
+/// <summary>What a customer, a gateway and an operator do, through the public APIs only.</summary>
+public sealed class CallLogsClient(AspireSystem system)
+{
+    private readonly string _platform = system.Tokens.Issue(Roles.PlatformAdmin, null, "e2e-platform");
+
+    public async Task<Guid> CreateAreaAsync()
+    {
+        using var http = system.Client("profile", _platform);
+        using var created = await http.PostAsJsonAsync("/api/areas", new { name = $"E2E {Guid.NewGuid():N}" });
+        await EnsureAsync(created);
+        return (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    }
+
+    public string Admin(Guid area) => system.Tokens.Issue(Roles.AreaAdmin, area, "e2e-admin");
+
+    /// <summary>An export profile collecting from <paramref name="from"/>, known to the export service when this returns.</summary>
+    public async Task<Guid> CreateProfileAsync(Guid area, string bucket, DateTimeOffset from)
+    {
+        using var profile = system.Client("profile", Admin(area));
+        using var created = await profile.PostAsJsonAsync($"/api/areas/{area}/export-profiles",
+            new { name = $"E2E {Guid.NewGuid():N}", s3Bucket = bucket, collectFrom = from });
+        await EnsureAsync(created);
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        using var export = system.Client("export", Admin(area));
+        await Eventually.Until(async () =>
+        {
+            using var status = await export.GetAsync($"/api/areas/{area}/export-profiles/{id}/export-status");
+            return status.IsSuccessStatusCode;
+        }, TimeSpan.FromSeconds(60), "the export service knows the new profile");
+        return id;
+    }
+
+    public async Task<string> NewBucketAsync()
+    {
+        var bucket = $"e2e-{Guid.NewGuid():N}"[..30];
+        using var s3 = S3Settings.Parse(await system.ConnectionStringAsync("storage")).CreateClient();
+        await s3.PutBucketAsync(bucket);
+        return bucket;
+    }
+
+    public static Dictionary<string, object> Record(DateTimeOffset time) => new()
+    {
+        ["request_uuid"] = Guid.NewGuid().ToString(),
+        ["request_time"] = time.ToString("O"),
+        ["http_status_code"] = 200,
+        ["api_key"] = "e2e-key",
+    };
+
+    public async Task PostRecordsAsync(Guid area, IEnumerable<Dictionary<string, object>> records)
+    {
+        using var ingest = system.Client("ingest", system.Tokens.Issue(Roles.Ingest, area, "e2e-gateway"));
+        using var response = await ingest.PostAsJsonAsync($"/api/areas/{area}/call-records", records);
+        await EnsureAsync(response);
+    }
+
+    public async Task<string> ReadRecordsAsync(Guid area, DateTimeOffset from, DateTimeOffset until)
+    {
+        using var ingest = system.Client("ingest", Admin(area));
+        using var response = await ingest.GetAsync($"/api/areas/{area}/call-records?from={Uri.EscapeDataString(from.ToString("O"))}&until={Uri.EscapeDataString(until.ToString("O"))}&limit=1000");
+        await EnsureAsync(response);
+        return await response.Content.ReadAsStringAsync();
+    }
+
+    /// <summary>The area's stream channel with a new token; returns the WebSocket address to subscribe with.</summary>
+    public async Task<Uri> CreateStreamChannelAsync(Guid area)
+    {
+        using var stream = system.Client("stream", Admin(area));
+        using var created = await stream.PostAsync($"/api/areas/{area}/stream-channel", null);
+        await EnsureAsync(created);
+        var channel = await created.Content.ReadFromJsonAsync<JsonElement>();
+        var key = channel.GetProperty("tokens")[0].GetProperty("secret").GetString();
+        return new Uri($"ws://{system.Url("stream").Authority}/ecls/subscribe/{area}/{channel.GetProperty("id").GetGuid()}?key={Uri.EscapeDataString(key!)}");
+    }
+
+    /// <summary>Every line of every object under the profile's hour, unzipped (header lines included).</summary>
+    public async Task<List<string>> ExportedLinesAsync(string bucket, Guid area, Guid profile, DateTimeOffset hour)
+    {
+        using var s3 = S3Settings.Parse(await system.ConnectionStringAsync("storage")).CreateClient();
+        var listed = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket, Prefix = $"{area}/{profile}/{hour.UtcDateTime:yyyy'/'MM'/'dd'/'HH}/" });
+        var lines = new List<string>();
+        foreach (var item in listed.S3Objects ?? [])
+        {
+            using var read = await s3.GetObjectAsync(bucket, item.Key);
+            await using var gzip = new GZipStream(read.ResponseStream, CompressionMode.Decompress);
+            using var reader = new StreamReader(gzip, Encoding.UTF8);
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                lines.Add(line);
+            }
+        }
+
+        return lines;
+    }
+
+    public async Task<List<JsonElement>> AuditEventsAsync(Guid area, string eventName)
+    {
+        using var audit = system.Client("audit", Admin(area));
+        using var response = await audit.GetAsync($"/api/areas/{area}/audit/events?eventName={eventName}&maxResults=50");
+        await EnsureAsync(response);
+        return [.. (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("events").EnumerateArray()];
+    }
+
+    /// <summary>Collects the text frames a subscriber receives until it is disposed.</summary>
+    public sealed class Subscriber : IAsyncDisposable
+    {
+        private readonly ClientWebSocket _socket = new();
+        private readonly CancellationTokenSource _stop = new();
+        private readonly StringBuilder _received = new();
+        private Task _reading = Task.CompletedTask;
+
+        public string Received
+        {
+            get
+            {
+                lock (_received)
+                {
+                    return _received.ToString();
+                }
+            }
+        }
+
+        public WebSocketState State => _socket.State;
+
+        public static async Task<Subscriber> ConnectAsync(Uri address)
+        {
+            var subscriber = new Subscriber();
+            await subscriber._socket.ConnectAsync(address, CancellationToken.None);
+            subscriber._reading = subscriber.ReadAsync();
+            return subscriber;
+        }
+
+        private async Task ReadAsync()
+        {
+            var buffer = new byte[64 * 1024];
+            try
+            {
+                while (_socket.State == WebSocketState.Open)
+                {
+                    var result = await _socket.ReceiveAsync(buffer, _stop.Token);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        return;
+                    }
+
+                    lock (_received)
+                    {
+                        _received.Append(Encoding.UTF8.GetString(buffer, 0, result.Count));
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+            {
+                // Stopped by the test or closed by the server.
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _reading;
+            _socket.Abort();
+            _socket.Dispose();
+            _stop.Dispose();
+        }
+    }
+
+    private static async Task EnsureAsync(HttpResponseMessage response)
+    {
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+}

@@ -1,0 +1,140 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CallLogs.Telephony.Domain;
+using CsCheck;
+
+namespace CallLogs.Telephony.Tests;
+
+/// <summary>Properties of the CEL row check, over random rows (CsCheck): it never throws, and what it accepts PostgreSQL can store.</summary>
+public sealed class CelParserPropertyTests
+{
+    private static readonly DateTimeOffset Latest = new(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static readonly string[] Columns =
+    [
+        "userdeftype", "cid_name", "cid_num", "cid_ani", "cid_rdnis", "cid_dnid", "exten", "context", "channame", "appname",
+        "appdata", "accountcode", "peeraccount", "userfield", "peer", "extra", "eventtype", "uniqueid", "linkedid",
+    ];
+
+    /// <summary>Any character, NUL and lone surrogates included.</summary>
+    private static readonly Gen<string> AnyText = Gen.String[Gen.Char, 0, 40];
+
+    private static readonly Gen<string> StorableText = Gen.String[Gen.Char.AlphaNumeric, 1, 40];
+
+    private static readonly Gen<JsonNode?> AnyValue = Gen.OneOf<JsonNode?>(
+        AnyText.Select(s => (JsonNode?)JsonValue.Create(s)),
+        Gen.Long.Select(l => (JsonNode?)JsonValue.Create(l)),
+        Gen.Double.Select(d => double.IsFinite(d) ? (JsonNode?)JsonValue.Create(d) : null),
+        Gen.Bool.Select(b => (JsonNode?)JsonValue.Create(b)),
+        Gen.Bool.Select(_ => (JsonNode?)null),
+        Gen.Bool.Select(_ => (JsonNode?)new JsonArray()),
+        Gen.Bool.Select(_ => (JsonNode?)new JsonObject()));
+
+    private static readonly Gen<string> AnyTime = Gen.OneOf(
+        AnyText,
+        Gen.Long[DateTime.MinValue.Ticks, DateTime.MaxValue.Ticks].Select(t => new DateTime(t, DateTimeKind.Utc).ToString("yyyy-MM-dd HH:mm:ss.ffffff")));
+
+    /// <summary>A row of random columns, each present or not, of any JSON kind.</summary>
+    private static readonly Gen<JsonObject> AnyRow =
+        Gen.Select(AnyValue.Array[Columns.Length], Gen.Bool.Array[Columns.Length], AnyValue, AnyTime, AnyValue, (values, present, id, time, ama) =>
+        {
+            var row = new JsonObject();
+            for (var i = 0; i < Columns.Length; i++)
+            {
+                if (present[i])
+                {
+                    row[Columns[i]] = values[i]?.DeepClone();
+                }
+            }
+
+            row["id"] = id?.DeepClone();
+            row["eventtime"] = time;
+            row["amaflags"] = ama?.DeepClone();
+            return row;
+        });
+
+    private static JsonElement Element(JsonNode node) => JsonSerializer.SerializeToElement(node);
+
+    [Fact]
+    public void Any_row_is_either_accepted_or_refused_with_reasons_and_never_throws() =>
+        AnyRow.Sample(node =>
+        {
+            var (row, errors) = CelParser.Parse(Element(node), Latest);
+            Assert.True((row is null) == (errors.Count > 0));
+            Assert.All(errors, e => Assert.Matches("^[a-z_]+: |^a CEL row", e));
+        });
+
+    [Fact]
+    public void An_accepted_row_holds_only_storable_text_a_positive_id_and_a_time_in_range() =>
+        AnyRow.Sample(node =>
+        {
+            if (CelParser.Parse(Element(node), Latest).Row is not { } row)
+            {
+                return;
+            }
+
+            Assert.True(row.Id > 0);
+            Assert.InRange(row.EventTime, CelParser.Earliest, Latest);
+            foreach (var text in new[] { row.EventType, row.CidName, row.CidNum, row.Exten, row.Context, row.ChanName, row.AppData, row.UniqueId, row.LinkedId, row.Extra })
+            {
+                Assert.True(StorableTextOf(text), text);
+            }
+        });
+
+    private static bool StorableTextOf(string s) => Domain.StorableText.IsStorable(s);
+
+    /// <summary>A well-formed row: storable values, a positive id, a time in range.</summary>
+    private static readonly Gen<(long Id, DateTimeOffset Time, string[] Values)> ValidRow = Gen.Select(
+        Gen.Long[1, long.MaxValue],
+        Gen.Long[CelParser.Earliest.UtcTicks, Latest.UtcTicks].Select(t => new DateTimeOffset(t / 10 * 10, TimeSpan.Zero)),
+        StorableText.Array[Columns.Length]);
+
+    private static JsonObject ToJson((long Id, DateTimeOffset Time, string[] Values) r)
+    {
+        var row = new JsonObject { ["id"] = r.Id, ["eventtime"] = r.Time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff") };
+        for (var i = 0; i < Columns.Length; i++)
+        {
+            row[Columns[i]] = r.Values[i];
+        }
+
+        return row;
+    }
+
+    [Fact]
+    public void A_well_formed_row_is_accepted_with_its_values_unchanged() =>
+        ValidRow.Sample(r =>
+        {
+            var (row, errors) = CelParser.Parse(Element(ToJson(r)), Latest);
+            Assert.Empty(errors);
+            Assert.Equal(r.Id, row!.Id);
+            Assert.Equal(r.Time, row.EventTime);
+            Assert.Equal(r.Values[Array.IndexOf(Columns, "linkedid")], row.LinkedId);
+            Assert.Equal(r.Values[Array.IndexOf(Columns, "extra")], row.Extra);
+        });
+
+    [Fact]
+    public void A_NUL_in_any_text_column_refuses_the_row_naming_that_column() =>
+        Gen.Select(ValidRow, Gen.Int[0, Columns.Length - 1], Gen.Int[0, 40]).Sample(t =>
+        {
+            var (r, column, at) = t;
+            var json = ToJson(r);
+            var value = r.Values[column];
+            json[Columns[column]] = value.Insert(Math.Min(at, value.Length), "\0");
+            var (row, errors) = CelParser.Parse(Element(json), Latest);
+            Assert.Null(row);
+            Assert.Contains(errors, e => e.StartsWith(Columns[column] + ":", StringComparison.Ordinal));
+        });
+
+    [Fact]
+    public void A_time_outside_2000_to_now_plus_the_allowed_skew_refuses_the_row() =>
+        Gen.Select(ValidRow, Gen.OneOf(
+                Gen.Long[DateTime.MinValue.Ticks, CelParser.Earliest.UtcTicks - 10],
+                Gen.Long[Latest.UtcTicks + 10, DateTime.MaxValue.Ticks - 10])).Sample(t =>
+        {
+            var json = ToJson(t.Item1);
+            json["eventtime"] = new DateTime(t.Item2 / 10 * 10, DateTimeKind.Utc).ToString("yyyy-MM-dd HH:mm:ss.ffffff");
+            var (row, errors) = CelParser.Parse(Element(json), Latest);
+            Assert.Null(row);
+            Assert.Contains(errors, e => e.StartsWith("eventtime:", StringComparison.Ordinal));
+        });
+}
