@@ -8,7 +8,6 @@ using CallLogs.Telephony.Extensions;
 using FluentValidation;
 using FluentValidation.Results;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 
 namespace CallLogs.Telephony.Apis;
@@ -46,7 +45,7 @@ public static class CallLogsApi
         return QueryAsync(areaId, query, validator, me, http, db, ct);
     }
 
-    public static async Task<Results<Ok<TelephonyCallLog>, NotFound<ProblemDetails>>> GetCallLog(Guid areaId, long id, TelephonyDbContext db, CancellationToken ct)
+    public static async Task<Results<Ok<TelephonyCallLog>, ProblemHttpResult>> GetCallLog(Guid areaId, long id, TelephonyDbContext db, CancellationToken ct)
     {
         if (id < 1)
         {
@@ -55,7 +54,7 @@ public static class CallLogsApi
 
         var log = await db.CallLogs.AsNoTracking().FirstOrDefaultAsync(c => c.AreaId == areaId && c.Id == id, ct);
         return log is null
-            ? TypedResults.NotFound(new ProblemDetails { Title = "Call log not found.", Detail = $"No call log {id} in this area.", Status = 404 })
+            ? TypedResults.Problem(statusCode: 404, title: "Call log not found.", detail: $"No call log {id} in this area. List the area's call logs for their ids.")
             : TypedResults.Ok(log);
     }
 
