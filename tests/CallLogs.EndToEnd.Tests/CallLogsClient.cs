@@ -112,6 +112,46 @@ public sealed class CallLogsClient(AspireSystem system)
         return [.. (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("events").EnumerateArray()];
     }
 
+    /// <summary>The CEL rows Asterisk writes for a call from 1001 to 1002, answered after 3 s, hung up by the caller at 11 s.</summary>
+    public static List<Dictionary<string, object>> AnsweredCall(string linkedId, DateTimeOffset start)
+    {
+        var id = start.ToUnixTimeMilliseconds();
+        Dictionary<string, object> Row(string type, double at, string channel, string uniqueId, string name, string number, string exten) => new()
+        {
+            ["id"] = ++id, ["eventtype"] = type, ["eventtime"] = start.AddSeconds(at).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff"),
+            ["cid_name"] = name, ["cid_num"] = number, ["exten"] = exten, ["context"] = "default", ["channame"] = channel,
+            ["uniqueid"] = uniqueId, ["linkedid"] = linkedId,
+        };
+        var (caller, callee) = ("SIP/alice-0001", "SIP/bob-0002");
+        return
+        [
+            Row("CHAN_START", 0, caller, linkedId, "Alice", "1001", "1002"),
+            Row("CHAN_START", 1, callee, linkedId + "9", "Bob", "1002", "s"),
+            Row("BRIDGE_ENTER", 3, caller, linkedId, "Alice", "1001", ""),
+            Row("BRIDGE_ENTER", 3, callee, linkedId + "9", "Bob", "1002", ""),
+            Row("CHAN_END", 10, callee, linkedId + "9", "Bob", "1002", ""),
+            Row("CHAN_END", 11, caller, linkedId, "Alice", "1001", ""),
+            Row("LINKEDID_END", 12, caller, linkedId, "Alice", "1001", ""),
+        ];
+    }
+
+    /// <summary>Posts CEL rows as the area's PBX does; returns the intake result (accepted, rejected, generated).</summary>
+    public async Task<JsonElement> PostCelAsync(Guid area, IEnumerable<Dictionary<string, object>> rows)
+    {
+        using var telephony = system.Client("telephony", system.Tokens.Issue(Roles.Ingest, area, "e2e-pbx"));
+        using var response = await telephony.PostAsJsonAsync($"/api/areas/{area}/telephony/cel", rows);
+        await EnsureAsync(response);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    public async Task<List<JsonElement>> TelephonyCallLogsAsync(Guid area)
+    {
+        using var telephony = system.Client("telephony", Admin(area));
+        using var response = await telephony.GetAsync($"/api/areas/{area}/telephony/call-logs");
+        await EnsureAsync(response);
+        return [.. (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("items").EnumerateArray()];
+    }
+
     /// <summary>Collects the text frames a subscriber receives until it is disposed.</summary>
     public sealed class Subscriber : IAsyncDisposable
     {

@@ -74,7 +74,7 @@ public sealed class SystemTests(SingleInstances run) : IClassFixture<SingleInsta
         var reExport = await commands.ExecuteCommandAsync("export", "re-export", Arguments(
             ("areaId", area.ToString()), ("profileId", profile.ToString()), ("from", hour.ToString("O")), ("to", hour.AddHours(1).ToString("O"))));
         var validation = await commands.ExecuteCommandAsync("audit", "validate-trail", Arguments(("area", "platform"), ("hours", "24")));
-        var regeneration = await commands.ExecuteCommandAsync("ingest", "regenerate-call-logs", Arguments(("areaId", area.ToString()), ("days", "1")));
+        var regeneration = await commands.ExecuteCommandAsync("telephony", "regenerate-call-logs", Arguments(("areaId", area.ToString()), ("days", "1")));
 
         Assert.True(reExport.Success, reExport.Message);
         Assert.True(validation.Success, validation.Message);
@@ -83,6 +83,31 @@ public sealed class SystemTests(SingleInstances run) : IClassFixture<SingleInsta
         await Eventually.Until(async () => (await export.GetFromJsonAsync<JsonElement>("/api/ops/operations")).EnumerateArray()
             .Any(o => o.GetProperty("areaId").GetGuid() == area && o.GetProperty("state").GetString() == "succeeded"),
             TimeSpan.FromSeconds(120), "the re-export succeeded");
+    }
+
+    [Fact]
+    public async Task A_PBX_s_CEL_rows_become_a_telephony_call_log_that_the_regeneration_command_rebuilds()
+    {
+        var area = await _client.CreateAreaAsync();
+        var start = DateTimeOffset.UtcNow.AddMinutes(-30);
+        var conversation = $"{start.ToUnixTimeSeconds()}.7";
+
+        var intake = await _client.PostCelAsync(area, CallLogsClient.AnsweredCall(conversation, start));
+
+        Assert.Equal(7, intake.GetProperty("accepted").GetInt32());
+        var log = Assert.Single(await _client.TelephonyCallLogsAsync(area));
+        Assert.Equal(conversation, log.GetProperty("conversationId").GetString());
+        Assert.Equal("1001", log.GetProperty("sourceExtension").GetString());
+        Assert.Equal("1002", log.GetProperty("destinationExtension").GetString());
+        Assert.Equal(8.0, log.GetProperty("duration").GetDouble()); // answered at +3 s, hung up at +11 s
+
+        var regeneration = await run.System.App.ResourceCommands.ExecuteCommandAsync("telephony", "regenerate-call-logs",
+            Arguments(("areaId", area.ToString()), ("days", "1")));
+
+        Assert.True(regeneration.Success, regeneration.Message);
+        var rebuilt = Assert.Single(await _client.TelephonyCallLogsAsync(area));
+        Assert.Equal(conversation, rebuilt.GetProperty("conversationId").GetString());
+        Assert.Equal(8.0, rebuilt.GetProperty("duration").GetDouble());
     }
 
     private static InteractionInputCollection Arguments(params (string Name, string Value)[] values) =>
