@@ -103,6 +103,9 @@ internal sealed class MigrateDatabase<TContext>(IServiceScopeFactory scopes, str
             await take.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        // Npgsql's migrator reads the history table without checking that it exists and logs the failure as an error
+        // on every first start (npgsql/efcore.pg#3407): the table is made first, so a new database starts without one.
+        await db.Database.ExecuteSqlRawAsync(db.GetService<IHistoryRepository>().GetCreateIfNotExistsScript(), cancellationToken);
         await db.Database.MigrateAsync(cancellationToken);
         // Closing the connection releases the lock (also when migrating failed).
     }
