@@ -57,18 +57,43 @@ public sealed class OutboxTests(Infrastructure infra)
         Assert.Equal(areas.Count, received.Select(r => r.MessageId).Distinct().Count());
     }
 
+    [Fact]
+    public async Task An_event_saved_inside_a_transaction_leaves_when_the_transaction_commits_not_at_the_next_poll()
+    {
+        var vhost = await infra.NewRabbitMqVirtualHostAsync();
+        var database = await infra.NewDatabaseAsync();
+        var received = new ConcurrentBag<(Guid? MessageId, AreaCreated Message)>();
+        // A poll this rare never comes within the test: only the wake-up after the commit can publish the event.
+        using var host = await StartHostAsync(vhost, database, received, pollInterval: "00:10:00");
+        var area = Guid.NewGuid();
+
+        await using (var scope = host.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<TestDbContext>();
+            await using var transaction = await db.Database.BeginTransactionAsync();
+            db.AddOutboxMessage(new AreaCreated { AreaId = area, Name = "in a transaction", CreatedAt = DateTimeOffset.UtcNow });
+            await db.SaveChangesAsync();
+            await Task.Delay(TimeSpan.FromMilliseconds(500)); // more work of the same transaction; a relay woken now finds nothing
+            await transaction.CommitAsync();
+        }
+
+        await Eventually.Until(() => received.Any(r => r.Message.AreaId == area), TimeSpan.FromSeconds(60), "the event leaves after the commit");
+    }
+
     private static string ThroughProxy(string amqp, int port) => new UriBuilder(amqp) { Port = port }.Uri.ToString();
 
-    private static async Task<IHost> StartHostAsync(string messaging, string database, ConcurrentBag<(Guid?, AreaCreated)> received, bool consume = true)
+    private static async Task<IHost> StartHostAsync(string messaging, string database, ConcurrentBag<(Guid?, AreaCreated)> received, bool consume = true,
+        string pollInterval = "00:00:00.200")
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration["ConnectionStrings:messaging"] = messaging;
         builder.Configuration["OTEL_SERVICE_NAME"] = consume ? "outbox-test" : $"outbox-test-{Guid.NewGuid():N}";
-        builder.Configuration["Outbox:PollInterval"] = "00:00:00.200";
+        builder.Configuration["Outbox:PollInterval"] = pollInterval;
         builder.Configuration["Outbox:PublishTimeout"] = "00:00:02";
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(received);
-        builder.Services.AddDbContext<TestDbContext>(o => o.UseNpgsql(database).UseSnakeCaseNamingConvention());
+        builder.Services.AddDbContext<TestDbContext>((sp, o) => o.UseNpgsql(database).UseSnakeCaseNamingConvention()
+            .AddInterceptors(new OutboxSaveChangesInterceptor(sp.GetRequiredService<OutboxSignal>())));
         builder.AddOutbox<TestDbContext>();
         builder.AddMessaging(bus =>
         {

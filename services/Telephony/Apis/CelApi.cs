@@ -7,6 +7,7 @@ using CallLogs.Telephony.Extensions;
 using FluentValidation;
 using FluentValidation.Results;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace CallLogs.Telephony.Apis;
@@ -28,28 +29,37 @@ public static class CelApi
     public sealed record CelIntakeResult(int Accepted, int Duplicates, IReadOnlyList<RowError> Rejected, GenerationResult Generated);
 
     /// <param name="generate">false: store only; a batch generation (command line, admin call, nightly run) makes the call logs.</param>
-    public static async Task<Ok<CelIntakeResult>> IngestCel(Guid areaId, List<JsonElement> rows, TelephonyGeneration generation,
+    /// <param name="rows">A JSON array of CEL rows, read as one document (not one per row).</param>
+    public static async Task<Ok<CelIntakeResult>> IngestCel(Guid areaId, [FromBody] JsonElement rows, TelephonyGeneration generation,
         IOptions<TelephonyOptions> options, TimeProvider clock, CancellationToken ct, bool generate = true)
     {
-        if (rows.Count > options.Value.MaxCelRowsPerRequest)
+        if (rows.ValueKind != JsonValueKind.Array)
+        {
+            throw new ValidationException([new ValidationFailure("body", "Send a JSON array of CEL rows (objects of Asterisk CEL columns).")]);
+        }
+
+        if (rows.GetArrayLength() > options.Value.MaxCelRowsPerRequest)
         {
             throw new ValidationException([new ValidationFailure("body", $"At most {options.Value.MaxCelRowsPerRequest} CEL rows per request; send the rest in further requests.")]);
         }
 
         var latest = clock.GetUtcNow() + options.Value.MaxFutureSkew;
-        var accepted = new List<CelRow>(rows.Count);
+        var accepted = new List<CelRow>(rows.GetArrayLength());
         var rejected = new List<RowError>();
-        for (var i = 0; i < rows.Count; i++)
+        var i = 0;
+        foreach (var element in rows.EnumerateArray())
         {
-            var (row, errors) = CelParser.Parse(rows[i], latest);
+            var (row, errors) = CelParser.Parse(element, latest);
             if (row is null)
             {
-                rejected.Add(new RowError(i, CelParser.ClaimedId(rows[i]), errors));
+                rejected.Add(new RowError(i, CelParser.ClaimedId(element), errors));
             }
             else
             {
                 accepted.Add(row);
             }
+
+            i++;
         }
 
         var result = await generation.IntakeAsync(areaId, accepted, generate, ct);

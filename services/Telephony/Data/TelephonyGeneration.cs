@@ -45,8 +45,7 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         await AreaLocks.LockWritesAsync(db, areaId, ct);
 
-        var ids = rows.Select(r => r.Id).ToArray();
-        var seen = (await db.CelsOf(areaId).Where(c => ids.Contains(c.Id)).Select(c => c.Id).ToListAsync(ct)).ToHashSet();
+        var seen = (await StoredIdsAsync(areaId, rows, ct)).ToHashSet();
         var fresh = rows.Where(r => seen.Add(r.Id)).ToList();
 
         var result = GenerationResult.None;
@@ -65,6 +64,27 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
         await transaction.CommitAsync(ct);
         CreatedCounter.Add(result.Created);
         return new IntakeResult(fresh.Count, rows.Count - fresh.Count, result with { CelRows = fresh.Count });
+    }
+
+    /// <summary>
+    /// The ids of <paramref name="rows"/> already stored, possibly with other stored ids. A PBX numbers its rows in
+    /// sequence, so a batch's ids are usually dense: one range scan of the key then costs less than a probe per id.
+    /// </summary>
+    private async Task<List<long>> StoredIdsAsync(Guid areaId, IReadOnlyList<CelRow> rows, CancellationToken ct)
+    {
+        if (rows.Count == 0)
+        {
+            return [];
+        }
+
+        var (low, high) = (rows.Min(r => r.Id), rows.Max(r => r.Id));
+        if (high - low < 4L * rows.Count)
+        {
+            return await db.CelsOf(areaId).Where(c => c.Id >= low && c.Id <= high).Select(c => c.Id).ToListAsync(ct);
+        }
+
+        var ids = rows.Select(r => r.Id).ToArray();
+        return await db.CelsOf(areaId).Where(c => ids.Contains(c.Id)).Select(c => c.Id).ToListAsync(ct);
     }
 
     /// <summary>Batch: the calls of the N newest unprocessed rows (the reference's default N is 20,000).</summary>
@@ -140,12 +160,21 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
     private async Task<List<CelRow>> StoredRowsOfCallsAsync(Guid areaId, HashSet<string> endedLinkedIds, List<CelRow> fresh, CancellationToken ct)
     {
         var ended = endedLinkedIds.ToArray();
-        var uniqueIds = (await db.CelsOf(areaId).Where(c => ended.Contains(c.LinkedId)).Select(c => c.UniqueId).Distinct().ToListAsync(ct))
-            .Concat(fresh.Where(r => endedLinkedIds.Contains(r.LinkedId)).Select(r => r.UniqueId)).ToHashSet();
-        var channels = uniqueIds.ToArray();
-        var linkedIds = (await db.CelsOf(areaId).Where(c => channels.Contains(c.UniqueId)).Select(c => c.LinkedId).Distinct().ToListAsync(ct))
-            .Concat(fresh.Where(r => uniqueIds.Contains(r.UniqueId)).Select(r => r.LinkedId)).Concat(endedLinkedIds).Distinct().ToArray();
-        return await db.CelsOf(areaId).AsNoTracking().Where(c => linkedIds.Contains(c.LinkedId)).ToListAsync(ct);
+        var stored = await db.CelsOf(areaId).AsNoTracking().Where(c => ended.Contains(c.LinkedId)).ToListAsync(ct);
+
+        // The linkedids their channels (stored or new) also took part in; usually none, so the common call costs two
+        // index lookups per linkedid and channel, and no third query.
+        var channels = stored.Select(r => r.UniqueId).Concat(fresh.Where(r => endedLinkedIds.Contains(r.LinkedId)).Select(r => r.UniqueId)).ToHashSet();
+        var channelIds = channels.ToArray();
+        var others = (await db.CelsOf(areaId).Where(c => channelIds.Contains(c.UniqueId) && !ended.Contains(c.LinkedId)).Select(c => c.LinkedId).Distinct().ToListAsync(ct))
+            .Concat(fresh.Where(r => channels.Contains(r.UniqueId) && !endedLinkedIds.Contains(r.LinkedId)).Select(r => r.LinkedId))
+            .Distinct().ToArray();
+        if (others.Length > 0)
+        {
+            stored.AddRange(await db.CelsOf(areaId).AsNoTracking().Where(c => others.Contains(c.LinkedId)).ToListAsync(ct));
+        }
+
+        return stored;
     }
 
     private (List<GeneratedCall> Calls, int Failures) Generate(Guid areaId, IEnumerable<CelRow> rows)

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using System.Text.Json;
 
@@ -23,7 +24,17 @@ public static class CelParser
         "appdata", "accountcode", "peeraccount", "userfield", "peer", "extra", "eventtype", "eventtime", "uniqueid", "linkedid",
     ];
 
-    private static readonly string[] Required = ["eventtype", "uniqueid", "linkedid"];
+    private static readonly FrozenDictionary<string, int> ColumnIndex =
+        TextColumns.Select((name, i) => KeyValuePair.Create(name, i)).ToFrozenDictionary();
+
+
+    private static int Column(string name) => ColumnIndex.GetValueOrDefault(name, 0);
+
+    private static readonly int[] Required = [Column("eventtype"), Column("uniqueid"), Column("linkedid")];
+    private static readonly int EventTimeColumn = Column("eventtime");
+
+    /// <summary>The way Asterisk's CEL writes event times; anything else goes through the general (slower) parse.</summary>
+    private const string AsteriskTime = "yyyy-MM-dd HH:mm:ss.ffffff";
 
     public static (CelRow? Row, List<string> Errors) Parse(JsonElement row, DateTimeOffset latest)
     {
@@ -33,10 +44,31 @@ public static class CelParser
             return (null, ["a CEL row must be a JSON object of Asterisk CEL columns"]);
         }
 
-        var text = new Dictionary<string, string>(TextColumns.Length);
-        foreach (var column in TextColumns)
+        // One pass over the row's properties; a column given twice counts once, with its last value.
+        var values = new JsonElement[TextColumns.Length];
+        JsonElement idValue = default, ama = default;
+        foreach (var property in row.EnumerateObject())
         {
-            if (!row.TryGetProperty(column, out var value) || value.ValueKind == JsonValueKind.Null)
+            var name = property.Name;
+            if (ColumnIndex.TryGetValue(name, out var column))
+            {
+                values[column] = property.Value;
+            }
+            else if (name == "id")
+            {
+                idValue = property.Value;
+            }
+            else if (name == "amaflags")
+            {
+                ama = property.Value;
+            }
+        }
+
+        var text = new string[TextColumns.Length];
+        for (var column = 0; column < TextColumns.Length; column++)
+        {
+            var value = values[column];
+            if (value.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
             {
                 text[column] = "";
                 continue;
@@ -44,19 +76,19 @@ public static class CelParser
 
             if (value.ValueKind != JsonValueKind.String)
             {
-                errors.Add($"{column}: must be a string");
+                errors.Add($"{TextColumns[column]}: must be a string");
                 continue;
             }
 
             var s = value.GetString()!;
-            var max = column is "extra" or "appdata" ? MaxLongText : MaxText;
+            var max = TextColumns[column] is "extra" or "appdata" ? MaxLongText : MaxText;
             if (!StorableText.IsStorable(s))
             {
-                errors.Add($"{column}: {StorableText.Problem}");
+                errors.Add($"{TextColumns[column]}: {StorableText.Problem}");
             }
             else if (s.Length > max)
             {
-                errors.Add($"{column}: at most {max} characters");
+                errors.Add($"{TextColumns[column]}: at most {max} characters");
             }
             else
             {
@@ -65,8 +97,7 @@ public static class CelParser
         }
 
         long id = 0;
-        if (!row.TryGetProperty("id", out var idValue)
-            || !(idValue.ValueKind == JsonValueKind.Number ? idValue.TryGetInt64(out id)
+        if (!(idValue.ValueKind == JsonValueKind.Number ? idValue.TryGetInt64(out id)
                 : idValue.ValueKind == JsonValueKind.String && long.TryParse(idValue.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out id))
             || id <= 0)
         {
@@ -74,7 +105,7 @@ public static class CelParser
         }
 
         var amaFlags = 0;
-        if (row.TryGetProperty("amaflags", out var ama) && ama.ValueKind != JsonValueKind.Null
+        if (ama.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null)
             && !(ama.ValueKind == JsonValueKind.Number ? ama.TryGetInt32(out amaFlags)
                 : ama.ValueKind == JsonValueKind.String && int.TryParse(ama.GetString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out amaFlags)))
         {
@@ -83,16 +114,18 @@ public static class CelParser
 
         foreach (var required in Required)
         {
-            if (text.TryGetValue(required, out var v) && v.Length == 0)
+            if (text[required] is { Length: 0 })
             {
-                errors.Add($"{required}: required");
+                errors.Add($"{TextColumns[required]}: required");
             }
         }
 
         DateTimeOffset eventTime = default;
-        if (text.TryGetValue("eventtime", out var time))
+        if (text[EventTimeColumn] is { } time)
         {
-            if (!DateTimeOffset.TryParse(time, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out eventTime))
+            const DateTimeStyles utc = DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal;
+            if (!DateTimeOffset.TryParseExact(time, AsteriskTime, CultureInfo.InvariantCulture, utc, out eventTime)
+                && !DateTimeOffset.TryParse(time, CultureInfo.InvariantCulture, utc, out eventTime))
             {
                 errors.Add("eventtime: required, a date and time (ISO 8601 or 'YYYY-MM-DD HH:MM:SS.ffffff', UTC when no offset)");
             }
@@ -107,14 +140,15 @@ public static class CelParser
             return (null, errors);
         }
 
+        string T(string column) => text[ColumnIndex[column]];
         return (new CelRow
         {
-            Id = id, EventType = text["eventtype"], EventTime = eventTime, UserDefType = text["userdeftype"],
-            CidName = text["cid_name"], CidNum = text["cid_num"], CidAni = text["cid_ani"], CidRdnis = text["cid_rdnis"],
-            CidDnid = text["cid_dnid"], Exten = text["exten"], Context = text["context"], ChanName = text["channame"],
-            AppName = text["appname"], AppData = text["appdata"], AmaFlags = amaFlags, AccountCode = text["accountcode"],
-            PeerAccount = text["peeraccount"], UniqueId = text["uniqueid"], LinkedId = text["linkedid"],
-            UserField = text["userfield"], Peer = text["peer"], Extra = text["extra"],
+            Id = id, EventType = T("eventtype"), EventTime = eventTime, UserDefType = T("userdeftype"),
+            CidName = T("cid_name"), CidNum = T("cid_num"), CidAni = T("cid_ani"), CidRdnis = T("cid_rdnis"),
+            CidDnid = T("cid_dnid"), Exten = T("exten"), Context = T("context"), ChanName = T("channame"),
+            AppName = T("appname"), AppData = T("appdata"), AmaFlags = amaFlags, AccountCode = T("accountcode"),
+            PeerAccount = T("peeraccount"), UniqueId = T("uniqueid"), LinkedId = T("linkedid"),
+            UserField = T("userfield"), Peer = T("peer"), Extra = T("extra"),
         }, errors);
     }
 
