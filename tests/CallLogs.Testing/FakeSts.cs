@@ -2,13 +2,13 @@ using System.Net;
 using System.Text;
 using System.Net.Sockets;
 
-namespace CallLogs.Audit.Tests;
+namespace CallLogs.Testing;
 
 /// <summary>
 /// Stands in for AWS STS (there is none on loopback): records each AssumeRole call and hands out the local S3 server's
-/// own key pair with a session token, so what follows is signed with the assumed credentials.
+/// own key pair with a session token, so what follows (an upload, a delivery) is signed with the assumed credentials.
 /// </summary>
-internal sealed class FakeSts : IAsyncDisposable
+public sealed class FakeSts : IAsyncDisposable
 {
     public const string SessionToken = "session-token-from-assume-role";
     private readonly HttpListener _listener = new();
@@ -70,7 +70,7 @@ internal sealed class FakeSts : IAsyncDisposable
                     </Credentials>
                     <AssumedRoleUser>
                       <AssumedRoleId>AROA3XFRBF535PLBIFPI4:calllogs</AssumedRoleId>
-                      <Arn>arn:aws:sts::123456789012:assumed-role/calllogs-audit/calllogs</Arn>
+                      <Arn>arn:aws:sts::123456789012:assumed-role/calllogs/calllogs</Arn>
                     </AssumedRoleUser>
                   </AssumeRoleResult>
                   <ResponseMetadata><RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId></ResponseMetadata>
