@@ -94,8 +94,10 @@ run_tests() {
     source "$envfile"
   fi
 
-  say "running every test (dotnet test CallLogs.sln; the end-to-end tests start the AppHost themselves)"
-  dotnet test CallLogs.sln -c "${CONFIGURATION:-Debug}" --no-build -nologo "$@"
+  say "running every test (dotnet test CallLogs.sln, one test project at a time; the end-to-end tests start the AppHost themselves)"
+  # One project at a time (-m:1): on two cores, nine projects at once pushed the load average past 60 and the
+  # end-to-end tests' whole system (two instances of everything) ran starved.
+  dotnet test CallLogs.sln -c "${CONFIGURATION:-Debug}" --no-build -nologo -m:1 "$@"
 
   say "running the dashboard's browser test (node --test tests/Dashboard: the AppHost and the Aspire dashboard in headless Chromium)"
   (cd tests/Dashboard && CONFIGURATION="${CONFIGURATION:-Debug}" node --test --test-reporter=spec)
