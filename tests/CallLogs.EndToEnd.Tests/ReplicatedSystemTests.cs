@@ -45,9 +45,20 @@ public sealed class ReplicatedSystemTests
                 },
                 TimeSpan.FromSeconds(180), "every record exported");
             Assert.All(ids, id => Assert.Single(exported, line => line.Contains(id, StringComparison.Ordinal)));
-            foreach (var subscriber in subscribers)
+            foreach (var (subscriber, number) in subscribers.Select((s, i) => (s, i + 1)))
             {
-                await Eventually.Until(() => ids.TrueForAll(subscriber.Received.Contains), TimeSpan.FromSeconds(60), "each subscriber received every record");
+                try
+                {
+                    await Eventually.Until(() => ids.TrueForAll(subscriber.Received.Contains), TimeSpan.FromSeconds(60), "each subscriber received every record");
+                }
+                catch (TimeoutException e)
+                {
+                    var received = subscriber.Received;
+                    throw new TimeoutException($"{e.Message} Subscriber {number} of 5: socket {subscriber.State}, " +
+                        $"{ids.Count(id => !received.Contains(id, StringComparison.Ordinal))} of {ids.Count} records missing; " +
+                        $"its last frames: {received[Math.Max(0, received.Length - 600)..]}", e);
+                }
+
                 await subscriber.DisposeAsync();
             }
 

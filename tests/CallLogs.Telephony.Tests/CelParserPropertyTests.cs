@@ -81,7 +81,7 @@ public sealed class CelParserPropertyTests
             }
         });
 
-    private static bool StorableTextOf(string s) => Domain.StorableText.IsStorable(s);
+    private static bool StorableTextOf(string s) => CallLogs.ServiceDefaults.Errors.StorableText.IsStorable(s, allowControls: true);
 
     /// <summary>A well-formed row: storable values, a positive id, a time in range.</summary>
     private static readonly Gen<(long Id, DateTimeOffset Time, string[] Values)> ValidRow = Gen.Select(

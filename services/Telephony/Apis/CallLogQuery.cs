@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using CallLogs.Contracts;
+using CallLogs.ServiceDefaults.Errors;
 using CallLogs.Telephony.Domain;
 using FluentValidation;
 using Microsoft.AspNetCore.Mvc;

@@ -1,4 +1,5 @@
 using CallLogs.ServiceDefaults.Auth;
+using CallLogs.ServiceDefaults.Errors;
 using CallLogs.Telephony.Data;
 using CallLogs.Telephony.Domain;
 using FluentValidation;

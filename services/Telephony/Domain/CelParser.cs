@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Globalization;
 using System.Text.Json;
+using CallLogs.ServiceDefaults.Errors;
 
 namespace CallLogs.Telephony.Domain;
 
@@ -82,9 +83,9 @@ public static class CelParser
 
             var s = value.GetString()!;
             var max = TextColumns[column] is "extra" or "appdata" ? MaxLongText : MaxText;
-            if (!StorableText.IsStorable(s))
+            if (StorableText.Problem(s, allowControls: true) is { } problem)
             {
-                errors.Add($"{TextColumns[column]}: {StorableText.Problem}");
+                errors.Add($"{TextColumns[column]}: {problem}");
             }
             else if (s.Length > max)
             {
