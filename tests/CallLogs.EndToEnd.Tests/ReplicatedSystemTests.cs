@@ -71,10 +71,11 @@ public sealed class ReplicatedSystemTests
             await system.DisposeAsync();
         }
 
-        Assert.Empty(ProcessesUsing(system.DataDirectory));
+        // The AppHost returns from its stop while DCP still ends the servers: within a minute nothing of the run is left.
+        await Eventually.Until(() => ProcessesUsing(system.DataDirectory).Count == 0, TimeSpan.FromSeconds(60), "every server started from the run's folder stopped");
         foreach (var port in servers)
         {
-            Assert.False(await AcceptsAsync(port), $"something still listens on port {port}");
+            await Eventually.Until(async () => !await AcceptsAsync(port), TimeSpan.FromSeconds(60), $"nothing listens on port {port} (epmd, Erlang distribution)");
         }
     }
 
