@@ -28,11 +28,8 @@ public static class CelParser
     private static readonly FrozenDictionary<string, int> ColumnIndex =
         TextColumns.Select((name, i) => KeyValuePair.Create(name, i)).ToFrozenDictionary();
 
-
-    private static int Column(string name) => ColumnIndex.GetValueOrDefault(name, 0);
-
-    private static readonly int[] Required = [Column("eventtype"), Column("uniqueid"), Column("linkedid")];
-    private static readonly int EventTimeColumn = Column("eventtime");
+    private static readonly int[] Required = [ColumnIndex["eventtype"], ColumnIndex["uniqueid"], ColumnIndex["linkedid"]];
+    private static readonly int EventTimeColumn = ColumnIndex["eventtime"];
 
     /// <summary>The way Asterisk's CEL writes event times; anything else goes through the general (slower) parse.</summary>
     private const string AsteriskTime = "yyyy-MM-dd HH:mm:ss.ffffff";
