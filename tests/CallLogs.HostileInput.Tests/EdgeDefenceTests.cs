@@ -50,17 +50,31 @@ public sealed class EdgeDefenceTests(Infrastructure infra)
         }, kestrel: true);
         var area = Guid.NewGuid();
         using var gateway = service.CreateClient(infra.Tokens.Issue(Roles.Ingest, area, "gateway"));
-        // A gateway that sent its headers and the start of a batch, then hangs: its request holds the one place.
+        // A gateway that sent its headers and starts a large batch, then sends it a little at a time: its request holds
+        // the one place. It keeps sending (whitespace, above Kestrel's minimum body rate) so the server does not end it.
         using var stalled = new System.Net.Sockets.TcpClient();
         await stalled.ConnectAsync(service.BaseAddress.Host, service.BaseAddress.Port);
-        var head = $"POST /api/areas/{area}/call-records HTTP/1.1\r\nHost: {service.BaseAddress.Authority}\r\nAuthorization: Bearer {infra.Tokens.Issue(Roles.Ingest, area, "gateway")}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[";
-        await stalled.GetStream().WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
+        var head = $"POST /api/areas/{area}/call-records HTTP/1.1\r\nHost: {service.BaseAddress.Authority}\r\nAuthorization: Bearer {infra.Tokens.Issue(Roles.Ingest, area, "gateway")}\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n[";
+        var socket = stalled.GetStream();
+        await socket.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
+        using var stopTrickle = new CancellationTokenSource();
+        var trickle = Task.Run(async () =>
+        {
+            var spaces = System.Text.Encoding.ASCII.GetBytes(new string(' ', 100));
+            while (!stopTrickle.IsCancellationRequested)
+            {
+                await socket.WriteAsync(spaces, stopTrickle.Token);
+                await Task.Delay(TimeSpan.FromMilliseconds(100), stopTrickle.Token);
+            }
+        });
 
         var second = await Eventually.Get(
             () => gateway.PostAsync($"/api/areas/{area}/call-records", new StringContent("[]", System.Text.Encoding.UTF8, "application/json")),
             r => r.StatusCode == HttpStatusCode.TooManyRequests, TimeSpan.FromSeconds(60), "the hung request holds the one place");
         Assert.NotNull(second.Headers.RetryAfter);
         Assert.Equal("application/problem+json", second.Content.Headers.ContentType?.MediaType);
+        await stopTrickle.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => trickle);
         stalled.Close();
         await Eventually.Get(
             () => gateway.PostAsync($"/api/areas/{area}/call-records", new StringContent("[]", System.Text.Encoding.UTF8, "application/json")),
