@@ -19,7 +19,9 @@ public static class OutboxExtensions
             e.ToTable("outbox_messages");
             e.HasKey(m => m.Id);
             e.Property(m => m.MessageType).HasMaxLength(512);
-            e.Property(m => m.Body).HasColumnType("jsonb");
+            // json, not jsonb: the body is only ever written once and read back whole, never queried inside, and
+            // jsonb's conversion (and pglz compression of it) costs several times a json check for a large event.
+            e.Property(m => m.Body).HasColumnType("json");
             e.HasIndex(m => m.MessageId).IsUnique();
             e.HasIndex(m => m.Id).HasFilter("published_at IS NULL").HasDatabaseName("ix_outbox_messages_unpublished");
         });

@@ -78,10 +78,53 @@ public sealed class HostileInputTests(Infrastructure infra) : IAsyncLifetime
     [InlineData("{}")]
     [InlineData("null")]
     [InlineData("[1")]
-    public async Task A_CEL_body_that_is_not_an_array_of_rows_is_a_400(string body)
+    [InlineData("")]
+    [InlineData("[] []")]
+    [InlineData("[{\"id\":1}] x")]
+    [InlineData("[{\"id\":1,}]")]
+    [InlineData("[{\"extra\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}]")]
+    public async Task A_CEL_body_that_is_not_an_array_of_rows_is_a_400_naming_the_body(string body)
     {
         using var response = await Client(Roles.Ingest).PostAsync(Url("cel"), new StringContent(body, Encoding.UTF8, "application/json"));
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await BadRequest(response, "body");
+    }
+
+    [Fact]
+    public async Task A_CEL_body_sent_as_anything_but_json_is_a_415()
+    {
+        using var response = await Client(Roles.Ingest).PostAsync(Url("cel"), new StringContent("[]", Encoding.UTF8, "text/plain"));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task A_CEL_row_whose_text_is_not_UTF_8_or_holds_an_unpaired_surrogate_is_refused_naming_the_column_and_the_rest_is_taken()
+    {
+        var good = Encoding.UTF8.GetBytes(Row(1, "CHAN_START", Now()).ToJsonString());
+        var badBytes = Encoding.UTF8.GetBytes(Row(2, "CHAN_START", Now(1)).Also(r => r["cid_name"] = "BAD").ToJsonString());
+        var at = badBytes.AsSpan().IndexOf("BAD"u8);
+        badBytes[at] = 0xC3; // a lead byte followed by an ASCII byte: not UTF-8
+        badBytes[at + 1] = 0x28;
+        var surrogate = Row(3, "CHAN_START", Now(2)).ToJsonString().Replace("\"Alice\"", "\"\\ud800\"", StringComparison.Ordinal);
+        var body = new MemoryStream();
+        body.Write("["u8);
+        body.Write(good);
+        body.Write(","u8);
+        body.Write(badBytes);
+        body.Write(","u8);
+        body.Write(Encoding.UTF8.GetBytes(surrogate));
+        body.Write("]"u8);
+        using var content = new ByteArrayContent(body.ToArray());
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+
+        using var response = await Client(Roles.Ingest).PostAsync(Url("cel?generate=false"), content);
+        var answer = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(1, (int)answer["accepted"]!);
+        var rejected = answer["rejected"]!.AsArray().ToDictionary(r => (int)r!["index"]!, r => string.Join(" ", r!["errors"]!.AsArray().Select(e => (string)e!)));
+        Assert.Equal([1, 2], rejected.Keys.Order());
+        Assert.StartsWith("cid_name:", rejected[1]);
+        Assert.StartsWith("cid_name:", rejected[2]);
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Text.Json;
 using CallLogs.ServiceDefaults.Audit;
 using CallLogs.ServiceDefaults.Auth;
@@ -7,7 +8,6 @@ using CallLogs.Telephony.Extensions;
 using FluentValidation;
 using FluentValidation.Results;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace CallLogs.Telephony.Apis;
@@ -18,51 +18,58 @@ public static class CelApi
     public static IEndpointRouteBuilder MapCelApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/api/areas/{areaId:guid}/telephony/cel", IngestCel).WithName("IngestCel").WithTags("Telephony")
-            .RequireAreaRole(Roles.Ingest).ExcludeFromAudit();
+            .RequireAreaRole(Roles.Ingest).ExcludeFromAudit()
+            .Accepts<JsonElement>("application/json");
         return app;
     }
 
-    /// <param name="Index">Position of the row in the posted array.</param>
-    public sealed record RowError(int Index, long? Id, IReadOnlyList<string> Errors);
-
     /// <summary>Rows taken (and duplicates ignored), rows refused with their errors, and the call logs the batch made.</summary>
-    public sealed record CelIntakeResult(int Accepted, int Duplicates, IReadOnlyList<RowError> Rejected, GenerationResult Generated);
+    public sealed record CelIntakeResult(int Accepted, int Duplicates, IReadOnlyList<CelParser.RefusedRow> Rejected, GenerationResult Generated);
 
     /// <param name="generate">false: store only; a batch generation (command line, admin call, nightly run) makes the call logs.</param>
-    /// <param name="rows">A JSON array of CEL rows, read as one document (not one per row).</param>
-    public static async Task<Ok<CelIntakeResult>> IngestCel(Guid areaId, [FromBody] JsonElement rows, TelephonyGeneration generation,
+    /// <param name="request">A JSON array of CEL rows, read in one pass straight from the body's bytes.</param>
+    public static async Task<Ok<CelIntakeResult>> IngestCel(Guid areaId, HttpRequest request, TelephonyGeneration generation,
         IOptions<TelephonyOptions> options, TimeProvider clock, CancellationToken ct, bool generate = true)
     {
-        if (rows.ValueKind != JsonValueKind.Array)
+        if (!request.HasJsonContentType())
         {
-            throw new ValidationException([new ValidationFailure("body", "Send a JSON array of CEL rows (objects of Asterisk CEL columns).")]);
+            throw new BadHttpRequestException("Send the CEL rows as a JSON array with Content-Type: application/json.", StatusCodes.Status415UnsupportedMediaType);
         }
 
-        if (rows.GetArrayLength() > options.Value.MaxCelRowsPerRequest)
+        var batch = await ReadBatchAsync(request.BodyReader, clock.GetUtcNow() + options.Value.MaxFutureSkew, options.Value.MaxCelRowsPerRequest, ct);
+        if (batch.Problem is { } problem)
         {
-            throw new ValidationException([new ValidationFailure("body", $"At most {options.Value.MaxCelRowsPerRequest} CEL rows per request; send the rest in further requests.")]);
+            throw new ValidationException([new ValidationFailure("body", problem)]);
         }
 
-        var latest = clock.GetUtcNow() + options.Value.MaxFutureSkew;
-        var accepted = new List<CelRow>(rows.GetArrayLength());
-        var rejected = new List<RowError>();
-        var i = 0;
-        foreach (var element in rows.EnumerateArray())
+        var result = await generation.IntakeAsync(areaId, batch.Rows, generate, ct);
+        return TypedResults.Ok(new CelIntakeResult(result.Accepted, result.Duplicates, batch.Refused, result.Generated));
+    }
+
+    /// <summary>The whole body (Kestrel enforces its size limit), parsed where it lies in the pipe's buffers.</summary>
+    private static async Task<CelParser.Batch> ReadBatchAsync(PipeReader body, DateTimeOffset latest, int maxRows, CancellationToken ct)
+    {
+        while (true)
         {
-            var (row, errors) = CelParser.Parse(element, latest);
-            if (row is null)
+            var read = await body.ReadAsync(ct);
+            if (!read.IsCompleted)
             {
-                rejected.Add(new RowError(i, CelParser.ClaimedId(element), errors));
+                body.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+                continue;
             }
-            else
+
+            try
             {
-                accepted.Add(row);
+                return CelParser.ParseBatch(read.Buffer, latest, maxRows);
             }
-
-            i++;
+            catch (JsonException e)
+            {
+                throw new BadHttpRequestException("The body is not valid JSON.", StatusCodes.Status400BadRequest, e);
+            }
+            finally
+            {
+                body.AdvanceTo(read.Buffer.End);
+            }
         }
-
-        var result = await generation.IntakeAsync(areaId, accepted, generate, ct);
-        return TypedResults.Ok(new CelIntakeResult(result.Accepted, result.Duplicates, rejected, result.Generated));
     }
 }

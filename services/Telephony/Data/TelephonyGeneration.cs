@@ -3,6 +3,7 @@ using CallLogs.ServiceDefaults;
 using CallLogs.ServiceDefaults.Outbox;
 using CallLogs.Telephony.Domain;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace CallLogs.Telephony.Data;
 
@@ -42,7 +43,7 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
     /// </summary>
     public async Task<IntakeResult> IntakeAsync(Guid areaId, IReadOnlyList<CelRow> rows, bool generate, CancellationToken ct)
     {
-        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await using var transaction = await BeginAsync(ct);
         await AreaLocks.LockWritesAsync(db, areaId, ct);
 
         var seen = (await StoredIdsAsync(areaId, rows, ct)).ToHashSet();
@@ -115,8 +116,12 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
         }
 
         // whole calls: every row of every linkedid a selected channel took part in
-        var linkedIds = await db.CelsOf(areaId).Where(c => uniqueIds.Contains(c.UniqueId)).Select(c => c.LinkedId).Distinct().ToListAsync(ct);
-        var rows = await db.CelsOf(areaId).AsNoTracking().Where(c => linkedIds.Contains(c.LinkedId)).ToListAsync(ct);
+        List<CelRow> rows;
+        await using (await BeginAsync(ct))
+        {
+            var linkedIds = await db.CelsOf(areaId).Where(c => uniqueIds.Contains(c.UniqueId)).Select(c => c.LinkedId).Distinct().ToListAsync(ct);
+            rows = await db.CelsOf(areaId).AsNoTracking().Where(c => linkedIds.Contains(c.LinkedId)).ToListAsync(ct);
+        }
 
         // Whole calls (linkedids merged by shared channels) never straddle two chunks, so chunking changes no call log.
         var calls = CallLogGenerator.GroupBySharedChannels(rows).Select(g => g.Cels).ToList();
@@ -131,7 +136,7 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
         foreach (var chunk in calls.Chunk(CallsPerChunk))
         {
             var chunkRows = chunk.SelectMany(call => call).ToList();
-            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            await using var transaction = await BeginAsync(ct);
             await AreaLocks.LockWritesAsync(db, areaId, ct);
             // what the rows point at now: another writer may have generated some of these calls since they were read
             var chunkIds = chunkRows.Select(r => r.Id).ToArray();
@@ -151,6 +156,19 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// A transaction whose queries are planned for any area rather than for this area's statistics. Until ANALYZE has
+    /// seen an area's rows (a new area, or one that grew since), a plan made for "an area of almost no rows" reads all
+    /// of the area's rows for each lookup by linkedid or uniqueid, so every intake request gets slower as the area
+    /// grows; the generic plan uses the (area, linkedid) and (area, uniqueid) indexes whatever the statistics say.
+    /// </summary>
+    private async Task<IDbContextTransaction> BeginAsync(CancellationToken ct)
+    {
+        var transaction = await db.Database.BeginTransactionAsync(ct);
+        await db.Database.ExecuteSqlRawAsync("SET LOCAL plan_cache_mode = force_generic_plan", ct);
+        return transaction;
     }
 
     /// <summary>

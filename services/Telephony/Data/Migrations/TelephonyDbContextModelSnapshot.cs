@@ -151,7 +151,7 @@ namespace CallLogs.Telephony.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("start");
 
-                    b.Property<string[]>("Tags")
+                    b.PrimitiveCollection<string[]>("Tags")
                         .IsRequired()
                         .HasColumnType("text[]")
                         .HasColumnName("tags");
@@ -201,7 +201,7 @@ namespace CallLogs.Telephony.Data.Migrations
 
                     b.Property<string>("Body")
                         .IsRequired()
-                        .HasColumnType("jsonb")
+                        .HasColumnType("json")
                         .HasColumnName("body");
 
                     b.Property<DateTimeOffset>("CreatedAt")
