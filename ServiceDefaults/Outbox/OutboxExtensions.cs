@@ -23,7 +23,7 @@ public static class OutboxExtensions
             // jsonb's conversion (and pglz compression of it) costs several times a json check for a large event.
             e.Property(m => m.Body).HasColumnType("json");
             e.HasIndex(m => m.MessageId).IsUnique();
-            e.HasIndex(m => m.Id).HasFilter("published_at IS NULL").HasDatabaseName("ix_outbox_messages_unpublished");
+            e.HasIndex(m => m.Id).HasFilter("published_at IS NULL AND parked_at IS NULL").HasDatabaseName("ix_outbox_messages_unpublished");
         });
         return modelBuilder;
     }

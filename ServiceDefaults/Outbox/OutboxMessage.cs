@@ -14,4 +14,11 @@ public sealed class OutboxMessage
     public DateTimeOffset? PublishedAt { get; set; }
     public int Attempts { get; set; }
     public string? LastError { get; set; }
+
+    /// <summary>
+    /// When the relay gave up on the row: its type is no contract, its body does not read as that contract, or the
+    /// broker kept refusing it while it took the rows after it. The relay passes over a parked row; operators see it
+    /// (an error in the log, <c>calllogs.outbox.parked</c>) and put it back by setting this to null.
+    /// </summary>
+    public DateTimeOffset? ParkedAt { get; set; }
 }

@@ -17,6 +17,14 @@ public sealed class OutboxOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Failed publishes of one row after which the relay tries the rows after it; if one of those publishes, the broker
+    /// is refusing that row alone and it is parked (<see cref="OutboxMessage.ParkedAt"/>). In an outage nothing
+    /// publishes, so nothing is parked.
+    /// </summary>
+    [Range(1, 1_000)]
+    public int MaxAttempts { get; set; } = 10;
+
     /// <summary>Published rows are kept this long, then removed.</summary>
     [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00")]
     public TimeSpan KeepPublished { get; set; } = TimeSpan.FromDays(7);

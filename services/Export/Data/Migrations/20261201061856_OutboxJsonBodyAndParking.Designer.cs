@@ -12,8 +12,8 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace CallLogs.Export.Data.Migrations
 {
     [DbContext(typeof(ExportDbContext))]
-    [Migration("20261201054817_OutboxBodyJson")]
-    partial class OutboxBodyJson
+    [Migration("20261201061856_OutboxJsonBodyAndParking")]
+    partial class OutboxJsonBodyAndParking
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -400,6 +400,10 @@ namespace CallLogs.Export.Data.Migrations
                         .HasColumnType("character varying(512)")
                         .HasColumnName("message_type");
 
+                    b.Property<DateTimeOffset?>("ParkedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("parked_at");
+
                     b.Property<DateTimeOffset?>("PublishedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("published_at");
@@ -409,7 +413,7 @@ namespace CallLogs.Export.Data.Migrations
 
                     b.HasIndex("Id")
                         .HasDatabaseName("ix_outbox_messages_unpublished")
-                        .HasFilter("published_at IS NULL");
+                        .HasFilter("published_at IS NULL AND parked_at IS NULL");
 
                     b.HasIndex("MessageId")
                         .IsUnique()

@@ -12,8 +12,8 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace CallLogs.Telephony.Data.Migrations
 {
     [DbContext(typeof(TelephonyDbContext))]
-    [Migration("20261201054634_OutboxBodyJson")]
-    partial class OutboxBodyJson
+    [Migration("20261201061650_OutboxJsonBodyAndParking")]
+    partial class OutboxJsonBodyAndParking
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -225,6 +225,10 @@ namespace CallLogs.Telephony.Data.Migrations
                         .HasColumnType("character varying(512)")
                         .HasColumnName("message_type");
 
+                    b.Property<DateTimeOffset?>("ParkedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("parked_at");
+
                     b.Property<DateTimeOffset?>("PublishedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("published_at");
@@ -234,7 +238,7 @@ namespace CallLogs.Telephony.Data.Migrations
 
                     b.HasIndex("Id")
                         .HasDatabaseName("ix_outbox_messages_unpublished")
-                        .HasFilter("published_at IS NULL");
+                        .HasFilter("published_at IS NULL AND parked_at IS NULL");
 
                     b.HasIndex("MessageId")
                         .IsUnique()

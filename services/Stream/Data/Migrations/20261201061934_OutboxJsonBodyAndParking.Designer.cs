@@ -12,8 +12,8 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace CallLogs.Stream.Data.Migrations
 {
     [DbContext(typeof(StreamDbContext))]
-    [Migration("20261201054850_OutboxBodyJson")]
-    partial class OutboxBodyJson
+    [Migration("20261201061934_OutboxJsonBodyAndParking")]
+    partial class OutboxJsonBodyAndParking
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -61,6 +61,10 @@ namespace CallLogs.Stream.Data.Migrations
                         .HasColumnType("character varying(512)")
                         .HasColumnName("message_type");
 
+                    b.Property<DateTimeOffset?>("ParkedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("parked_at");
+
                     b.Property<DateTimeOffset?>("PublishedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("published_at");
@@ -70,7 +74,7 @@ namespace CallLogs.Stream.Data.Migrations
 
                     b.HasIndex("Id")
                         .HasDatabaseName("ix_outbox_messages_unpublished")
-                        .HasFilter("published_at IS NULL");
+                        .HasFilter("published_at IS NULL AND parked_at IS NULL");
 
                     b.HasIndex("MessageId")
                         .IsUnique()

@@ -12,8 +12,8 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace CallLogs.Ingest.Data.Migrations
 {
     [DbContext(typeof(IngestDbContext))]
-    [Migration("20261201054707_OutboxBodyJson")]
-    partial class OutboxBodyJson
+    [Migration("20261201061730_OutboxJsonBodyAndParking")]
+    partial class OutboxJsonBodyAndParking
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -110,6 +110,10 @@ namespace CallLogs.Ingest.Data.Migrations
                         .HasColumnType("character varying(512)")
                         .HasColumnName("message_type");
 
+                    b.Property<DateTimeOffset?>("ParkedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("parked_at");
+
                     b.Property<DateTimeOffset?>("PublishedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("published_at");
@@ -119,7 +123,7 @@ namespace CallLogs.Ingest.Data.Migrations
 
                     b.HasIndex("Id")
                         .HasDatabaseName("ix_outbox_messages_unpublished")
-                        .HasFilter("published_at IS NULL");
+                        .HasFilter("published_at IS NULL AND parked_at IS NULL");
 
                     b.HasIndex("MessageId")
                         .IsUnique()
