@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Text.Json;
 using CallLogs.ServiceDefaults.Audit;
@@ -46,7 +47,10 @@ public static class CelApi
         return TypedResults.Ok(new CelIntakeResult(result.Accepted, result.Duplicates, batch.Refused, result.Generated));
     }
 
-    /// <summary>The whole body (Kestrel enforces its size limit), parsed where it lies in the pipe's buffers.</summary>
+    /// <summary>
+    /// The whole body (Kestrel enforces its size limit), parsed as one span: copied from the pipe's buffers into a
+    /// pooled array when it arrived in several, which costs little beside the parse.
+    /// </summary>
     private static async Task<CelParser.Batch> ReadBatchAsync(PipeReader body, DateTimeOffset latest, int maxRows, CancellationToken ct)
     {
         while (true)
@@ -58,9 +62,17 @@ public static class CelApi
                 continue;
             }
 
+            var length = checked((int)read.Buffer.Length);
+            var copy = read.Buffer.IsSingleSegment ? null : ArrayPool<byte>.Shared.Rent(length);
             try
             {
-                return CelParser.ParseBatch(read.Buffer, latest, maxRows);
+                if (copy is null)
+                {
+                    return CelParser.ParseBatch(read.Buffer.FirstSpan, latest, maxRows);
+                }
+
+                read.Buffer.CopyTo(copy);
+                return CelParser.ParseBatch(copy.AsSpan(0, length), latest, maxRows);
             }
             catch (JsonException e)
             {
@@ -68,6 +80,11 @@ public static class CelApi
             }
             finally
             {
+                if (copy is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(copy);
+                }
+
                 body.AdvanceTo(read.Buffer.End);
             }
         }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Frozen;
 using System.Globalization;
 using System.Text;
@@ -57,7 +56,7 @@ public static class CelParser
     /// Reads a body that should be a JSON array of at most <paramref name="maxRows"/> CEL rows. JSON that is not well
     /// formed throws <see cref="JsonException"/>.
     /// </summary>
-    public static Batch ParseBatch(ReadOnlySequence<byte> json, DateTimeOffset latest, int maxRows)
+    public static Batch ParseBatch(ReadOnlySpan<byte> json, DateTimeOffset latest, int maxRows)
     {
         var reader = new Utf8JsonReader(json);
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
