@@ -254,6 +254,8 @@ internal sealed partial class AuditCaptureMiddleware(
         var request = context.Request;
         var json = new AuditJson();
         var routePattern = (endpoint as RouteEndpoint)?.RoutePattern.RawText;
+        // Every endpoint under /api has a name (EndpointNameCheck); a call that reached none (an unknown path, a method
+        // the route does not take) is named from its path.
         var eventName = endpoint?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName
             ?? AuditEventNames.Derive(request.Method, routePattern ?? request.Path.Value ?? "/");
 
