@@ -1,5 +1,5 @@
-using System.Security.Cryptography;
 using CallLogs.Contracts;
+using CallLogs.ServiceDefaults;
 using CallLogs.ServiceDefaults.Auth;
 using CallLogs.ServiceDefaults.Errors;
 using CallLogs.ServiceDefaults.Outbox;
@@ -205,7 +205,7 @@ public static class ChannelsApi
 
     private static (AccessToken Token, string Secret) NewToken(Guid channelId, DateTimeOffset now)
     {
-        var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var secret = OpaqueToken.NewSecret();
         return (new AccessToken { Id = Guid.NewGuid(), ChannelId = channelId, SecretHash = SubscriptionGate.Hash(secret), Enabled = true, CreatedAt = now, UpdatedAt = now }, secret);
     }
 
