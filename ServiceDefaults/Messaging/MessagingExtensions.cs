@@ -33,7 +33,7 @@ public static class MessagingExtensions
             bus.UsingRabbitMq((context, rabbit) =>
             {
                 rabbit.Host(uri, host => host.ConnectionName(prefix));
-                // Call record batches are mostly empty optional fields: leaving nulls out halves the bytes RabbitMQ persists.
+                // Call record batches are mostly empty optional fields: leaving nulls out shrinks every message RabbitMQ persists.
                 rabbit.ConfigureJsonSerializerOptions(options =>
                 {
                     options.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
