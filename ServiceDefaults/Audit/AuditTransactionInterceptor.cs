@@ -3,7 +3,6 @@ using System.Data;
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
-using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 
 namespace CallLogs.ServiceDefaults.Audit;
