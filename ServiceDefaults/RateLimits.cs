@@ -13,42 +13,6 @@ using Microsoft.Extensions.Options;
 
 namespace CallLogs.ServiceDefaults;
 
-/// <summary>
-/// Rate limits of every route, per caller (the token's area and subject; the client address without a token): a token
-/// bucket per caller and class of route, and for classes that say so a cap on the requests one instance serves at
-/// once. Settings under <c>RateLimiting</c>; a class's own settings under <c>RateLimiting:Classes:{name}</c>.
-/// </summary>
-public sealed class RateLimitOptions
-{
-    public const string SectionName = "RateLimiting";
-
-    /// <summary>Off only for tests and benchmarks that measure something else.</summary>
-    public bool Enabled { get; set; } = true;
-
-    /// <summary>Requests per second a caller may make on a route of no particular class, on average.</summary>
-    [Range(1, 1_000_000)]
-    public int PermitsPerSecond { get; set; } = 50;
-
-    /// <summary>Requests a caller may make at once above the average.</summary>
-    [Range(1, 1_000_000)]
-    public int Burst { get; set; } = 100;
-
-    /// <summary>Overrides of the defaults a class of routes declares (<see cref="RateLimits.WithRateLimitClass{TBuilder}"/>).</summary>
-    public Dictionary<string, RateLimitClassSettings> Classes { get; set; } = new(StringComparer.OrdinalIgnoreCase);
-}
-
-/// <summary>A class of routes' limits; what is not set keeps the default the class declares in code.</summary>
-public sealed class RateLimitClassSettings
-{
-    public int? PermitsPerSecond { get; set; }
-    public int? Burst { get; set; }
-    public int? Concurrency { get; set; }
-    public int? QueueLimit { get; set; }
-}
-
-/// <summary>A class of routes and its default limits: per caller a token bucket, per instance at most Concurrency at once (0: no cap).</summary>
-public sealed record RateLimitClass(string Name, int PermitsPerSecond, int Burst, int Concurrency = 0, int QueueLimit = 0);
-
 public static class RateLimits
 {
     private const string DefaultClass = "default";

@@ -1,7 +1,7 @@
 namespace CallLogs.Contracts;
 
 /// <summary>
-/// One telephony call log (the reference's CDR): what the generator makes from a call's CEL rows, what the
+/// One telephony call log (wazo-call-logd's CDR): what the generator makes from a call's CEL rows, what the
 /// telephony database stores, what its API returns and what <see cref="CallLogsCreated"/> carries. One shape
 /// from generation to storage to API.
 /// </summary>

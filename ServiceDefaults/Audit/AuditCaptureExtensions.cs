@@ -25,6 +25,7 @@ public static class AuditCaptureExtensions
         builder.Services.AddOptions<AuditCaptureOptions>().BindConfiguration(AuditCaptureOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(new AuditEventSource(MessagingExtensions.ServiceName(builder)));
         builder.Services.AddSingleton<UntrustedCallLimiter>();
+        builder.Services.AddHostedService<EndpointNameCheck>();
         return builder;
     }
 

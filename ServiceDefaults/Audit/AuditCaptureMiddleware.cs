@@ -254,6 +254,8 @@ internal sealed partial class AuditCaptureMiddleware(
         var request = context.Request;
         var json = new AuditJson();
         var routePattern = (endpoint as RouteEndpoint)?.RoutePattern.RawText;
+        // Every endpoint under /api has a name (EndpointNameCheck); a call that reached none (an unknown path, a method
+        // the route does not take) is named from its path.
         var eventName = endpoint?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName
             ?? AuditEventNames.Derive(request.Method, routePattern ?? request.Path.Value ?? "/");
 
@@ -567,27 +569,3 @@ internal sealed partial class AuditCaptureMiddleware(
     private static partial void LogChangeRefused(ILogger logger, Exception exception, string method, string path);
 
 }
-
-/// <summary>The errorCode of a failed call: a stable, readable name of its status, what trail users filter on.</summary>
-public static class AuditErrorCodes
-{
-    public static string Of(int status) => status switch
-    {
-        400 => "ValidationError",
-        401 => "Unauthenticated",
-        403 => "AccessDenied",
-        404 => "NotFound",
-        405 => "MethodNotAllowed",
-        409 => "Conflict",
-        413 => "RequestTooLarge",
-        415 => "UnsupportedMediaType",
-        422 => "UnprocessableEntity",
-        429 => "Throttled",
-        503 => "ServiceUnavailable",
-        >= 500 => "InternalError",
-        _ => ReasonPhrases.GetReasonPhrase(status).Replace(" ", "", StringComparison.Ordinal) is { Length: > 0 } phrase ? phrase : $"Http{status}",
-    };
-}
-
-/// <summary>The service name written as eventSource.</summary>
-public sealed record AuditEventSource(string Name);

@@ -1,6 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using CallLogs.Contracts;
-using Npgsql;
 
 namespace CallLogs.ServiceDefaults.Audit;
 
@@ -29,20 +27,4 @@ public sealed class AuditCaptureOptions
     /// </summary>
     [Range(1, 100_000)]
     public int UntrustedEventsPerSourcePerMinute { get; set; } = 30;
-}
-
-/// <summary>Endpoint metadata: this endpoint is a bulk data path (call records, stream frames), not a management call.</summary>
-public sealed class ExcludeFromAuditMetadata
-{
-    public static readonly ExcludeFromAuditMetadata Instance = new();
-}
-
-/// <summary>Endpoint metadata: the kind of resource whose <c>id</c> the endpoint answers with.</summary>
-public sealed record AuditResourceMetadata(string Kind);
-
-/// <summary>Where a service keeps the events it captures until they are published: its outbox.</summary>
-public interface IAuditEventWriter
-{
-    /// <summary>Writes the event in <paramref name="transaction"/> (committed by its owner), or on its own when none is given.</summary>
-    Task WriteAsync(AuditEventRecorded auditEvent, NpgsqlTransaction? transaction, CancellationToken cancellationToken);
 }

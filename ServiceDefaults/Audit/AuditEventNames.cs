@@ -3,10 +3,12 @@ using System.Text;
 namespace CallLogs.ServiceDefaults.Audit;
 
 /// <summary>
-/// The operation name of a call when its endpoint has no name (<c>.WithName("CreateExportProfile")</c>): derived
-/// from the method and the route pattern, so <c>POST /api/areas/{areaId}/export-profiles</c> is
-/// <c>CreateExportProfile</c>, <c>GET .../export-profiles/{profileId}</c> <c>GetExportProfile</c>, <c>GET
-/// .../export-profiles</c> <c>ListExportProfiles</c> and <c>POST .../tokens/{tokenId}/rotate</c> <c>RotateToken</c>.
+/// Names read from a route. Every endpoint under <c>/api</c> carries its event name (<c>.WithName("CreateExportProfile")</c>,
+/// checked at start by <see cref="EndpointNameCheck"/>); <see cref="Derive"/> names only a call that reached no endpoint
+/// (an unknown path, a method its route does not take), from its method and path, the way an endpoint would be named:
+/// <c>POST /api/areas/{areaId}/export-profiles</c> is <c>CreateExportProfile</c>, <c>GET .../export-profiles/{profileId}</c>
+/// <c>GetExportProfile</c>, <c>GET .../export-profiles</c> <c>ListExportProfiles</c> and <c>POST .../tokens/{tokenId}/rotate</c>
+/// <c>RotateToken</c>.
 /// </summary>
 public static class AuditEventNames
 {

@@ -78,9 +78,6 @@ public static class IdentityExtensions
         };
     }
 
-    /// <summary>The signing key from configuration, for code that mints local tokens.</summary>
-    public static string? LocalSigningKey(this IConfiguration configuration) => configuration[$"{AuthOptions.SectionName}:SigningKey"];
-
     private sealed class QueryStringToken
     {
         public static readonly QueryStringToken Allowed = new();

@@ -33,7 +33,7 @@ public static class MessagingExtensions
             bus.UsingRabbitMq((context, rabbit) =>
             {
                 rabbit.Host(uri, host => host.ConnectionName(prefix));
-                // Call record batches are mostly empty optional fields: leaving nulls out halves the bytes RabbitMQ persists.
+                // Call record batches are mostly empty optional fields: leaving nulls out shrinks every message RabbitMQ persists.
                 rabbit.ConfigureJsonSerializerOptions(options =>
                 {
                     options.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
@@ -57,20 +57,4 @@ public static class MessagingExtensions
         (builder.Configuration["OTEL_SERVICE_NAME"] ?? builder.Environment.ApplicationName)
             .Replace("CallLogs.", "", StringComparison.OrdinalIgnoreCase)
             .ToLowerInvariant();
-}
-
-/// <summary>
-/// Retry policy every consumer shares: a few quick retries, then a few slower ones; after them the
-/// message goes to the consumer's <c>_error</c> queue. Nothing is acked and dropped.
-/// </summary>
-public abstract class RetryingConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer> where TConsumer : class, IConsumer
-{
-    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<TConsumer> consumerConfigurator, IRegistrationContext context)
-    {
-        endpointConfigurator.UseMessageRetry(r => r.Intervals(
-            TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2),
-            TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15)));
-        endpointConfigurator.UseInMemoryOutbox(context);
-    }
 }

@@ -15,16 +15,6 @@ public static class S3Uploads
         AutoCloseStream = false,
     };
 
-    public static UploadPartRequest Part(string bucket, string key, string uploadId, int partNumber, Stream body) => new()
-    {
-        BucketName = bucket,
-        Key = key,
-        UploadId = uploadId,
-        PartNumber = partNumber,
-        InputStream = body,
-        UseChunkEncoding = false,
-    };
-
     public static UploadPartRequest PartOfFile(string bucket, string key, string uploadId, int partNumber, string path, long position, long size) => new()
     {
         BucketName = bucket,

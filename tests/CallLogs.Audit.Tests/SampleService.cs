@@ -76,12 +76,12 @@ public sealed class SampleService : IAsyncDisposable
         app.MapDefaultEndpoints();
         var widgets = app.MapGroup("/api/areas/{areaId:guid}/widgets");
         widgets.MapPost("/", CreateWidget).WithName("CreateWidget").RequireAreaRole(Roles.AreaAdmin);
-        widgets.MapGet("/{widgetId:guid}", GetWidget).RequireAreaRole(Roles.AreaAdmin, Roles.AreaViewer);
-        widgets.MapDelete("/{widgetId:guid}", DeleteWidget).RequireAreaRole(Roles.AreaAdmin);
+        widgets.MapGet("/{widgetId:guid}", GetWidget).WithName("GetWidget").RequireAreaRole(Roles.AreaAdmin, Roles.AreaViewer);
+        widgets.MapDelete("/{widgetId:guid}", DeleteWidget).WithName("DeleteWidget").RequireAreaRole(Roles.AreaAdmin);
         widgets.MapPost("/pair", CreatePair).WithName("CreateWidgetPair").RequireAreaRole(Roles.AreaAdmin);
-        widgets.MapPost("/bulk", (List<WidgetRequest> batch) => TypedResults.Ok(batch.Count)).RequireAreaRole(Roles.AreaAdmin).ExcludeFromAudit();
-        app.MapGet("/api/ops/widgets", (AuditDbContext db) => db.Areas.CountAsync()).RequireRoles(Roles.Operator);
-        app.MapPost("/api/ops/widgets/recount", () => TypedResults.Ok()).RequireRoles(Roles.Operator);
+        widgets.MapPost("/bulk", (List<WidgetRequest> batch) => TypedResults.Ok(batch.Count)).WithName("CreateBulk").RequireAreaRole(Roles.AreaAdmin).ExcludeFromAudit();
+        app.MapGet("/api/ops/widgets", (AuditDbContext db) => db.Areas.CountAsync()).WithName("ListWidgets").RequireRoles(Roles.Operator);
+        app.MapPost("/api/ops/widgets/recount", () => TypedResults.Ok()).WithName("CreateRecount").RequireRoles(Roles.Operator);
         await app.StartAsync();
         return new SampleService(app, database);
     }

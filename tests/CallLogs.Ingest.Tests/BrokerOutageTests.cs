@@ -25,7 +25,7 @@ public sealed class BrokerOutageTests(Infrastructure infra)
         await using var events = await EventCollector.StartAsync(vhost);
         var area = Guid.NewGuid();
         using var gateway = service.CreateClient(infra.Tokens.Issue(Roles.Ingest, area, "gateway"));
-        var batch = Enumerable.Range(0, 50).Select(_ => CallRecordsApiTests.Record()).ToList();
+        var batch = Enumerable.Range(0, 50).Select(_ => SampleRecords.Posted()).ToList();
 
         broker.Pause();
         using (var refused = await gateway.PostAsJsonAsync($"/api/areas/{area}/call-records", batch))
@@ -76,7 +76,7 @@ public sealed class BrokerOutageTests(Infrastructure infra)
         await using var events = await EventCollector.StartAsync(vhost);
         var area = Guid.NewGuid();
         using var gateway = service.CreateClient(infra.Tokens.Issue(Roles.Ingest, area, "gateway"));
-        var batch = Enumerable.Range(0, 50).Select(_ => CallRecordsApiTests.Record()).ToList();
+        var batch = Enumerable.Range(0, 50).Select(_ => SampleRecords.Posted()).ToList();
 
         postgres.Pause();
         using (var refused = await gateway.PostAsJsonAsync($"/api/areas/{area}/call-records", batch))
@@ -94,7 +94,7 @@ public sealed class BrokerOutageTests(Infrastructure infra)
         }, a => a is not null, TimeSpan.FromSeconds(60));
 
         Assert.Equal(50, answer!.Value.GetProperty("accepted").GetInt32());
-        var marker = CallRecordsApiTests.Record();
+        var marker = SampleRecords.Posted();
         using (var last = await gateway.PostAsJsonAsync($"/api/areas/{area}/call-records", new[] { marker }))
         {
             Assert.Equal(HttpStatusCode.OK, last.StatusCode);

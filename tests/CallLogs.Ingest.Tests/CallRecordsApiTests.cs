@@ -34,21 +34,6 @@ public sealed class CallRecordsApiTests(Infrastructure infra) : IAsyncLifetime
         await _service.DisposeAsync();
     }
 
-    internal static Dictionary<string, object?> Record(string? uuid = null, DateTimeOffset? time = null, int status = 200, string apiKey = "key-1") => new()
-    {
-        ["request_uuid"] = uuid ?? Guid.NewGuid().ToString(),
-        ["request_time"] = (time ?? DateTimeOffset.UtcNow.AddMinutes(-1)).ToString("O"),
-        ["api_key"] = apiKey,
-        ["service_name"] = "Weather API",
-        ["endpoint_name"] = "forecast",
-        ["http_status_code"] = status,
-        ["src_ip"] = "10.1.2.3",
-        ["bytes"] = 1024,
-        ["cache_hit"] = false,
-        ["total_request_exec_time"] = 0.125,
-        ["x_gateway_extra"] = "kept",
-    };
-
     private async Task<JsonElement> PostAsync(object body, HttpStatusCode expected = HttpStatusCode.OK)
     {
         using var response = await _gateway.PostAsJsonAsync($"/api/areas/{_area}/call-records", body);
@@ -76,13 +61,13 @@ public sealed class CallRecordsApiTests(Infrastructure infra) : IAsyncLifetime
     [Fact]
     public async Task Bad_records_get_their_index_and_reason_and_the_good_ones_of_the_batch_arrive_and_are_stored()
     {
-        var good = new[] { Record(), Record() };
+        var good = new[] { SampleRecords.Posted(), SampleRecords.Posted() };
         var answer = await PostAsync(new object[]
         {
             good[0],
             new Dictionary<string, object?> { ["request_time"] = DateTimeOffset.UtcNow.ToString("O") },
             good[1],
-            Record(status: 700),
+            SampleRecords.Posted(status: 700),
         });
 
         Assert.Equal(2, answer.GetProperty("accepted").GetInt32());
@@ -114,16 +99,16 @@ public sealed class CallRecordsApiTests(Infrastructure infra) : IAsyncLifetime
     [Fact]
     public async Task A_record_already_accepted_is_counted_as_a_duplicate_and_not_passed_on_again()
     {
-        var record = Record();
+        var record = SampleRecords.Posted();
         var uuid = (string)record["request_uuid"]!;
         Assert.Equal(1, (await PostAsync(new[] { record })).GetProperty("accepted").GetInt32());
 
-        var again = await PostAsync(new[] { record, record, Record() });
+        var again = await PostAsync(new[] { record, record, SampleRecords.Posted() });
 
         Assert.Equal(1, again.GetProperty("accepted").GetInt32());
         Assert.Equal(2, again.GetProperty("duplicates").GetInt32());
         await Eventually.Until(() => _events.Received<CallRecordsIngested>().Count >= 2);
-        var marker = Record();
+        var marker = SampleRecords.Posted();
         await PostAsync(new[] { marker });
         await Eventually.Until(() => _events.Received<CallRecordsIngested>().SelectMany(b => b.Records).Any(r => r.RequestUuid == (string)marker["request_uuid"]!));
         Assert.Single(_events.Received<CallRecordsIngested>().SelectMany(b => b.Records), r => r.RequestUuid == uuid);
@@ -132,7 +117,7 @@ public sealed class CallRecordsApiTests(Infrastructure infra) : IAsyncLifetime
     [Fact]
     public async Task Records_are_stored_when_the_answer_comes_and_a_row_whose_reservation_was_forgotten_is_not_stored_twice()
     {
-        var kept = Record();
+        var kept = SampleRecords.Posted();
         var uuid = (string)kept["request_uuid"]!;
         await PostAsync(new[] { kept });
         Assert.Single(await StoredAsync(), r => r.GetProperty("request_uuid").GetString() == uuid);
@@ -143,7 +128,7 @@ public sealed class CallRecordsApiTests(Infrastructure infra) : IAsyncLifetime
             Assert.Equal(1, await forget.ExecuteNonQueryAsync());
         }
 
-        var other = Record();
+        var other = SampleRecords.Posted();
         var again = await PostAsync(new[] { kept, other });
 
         Assert.Equal(2, again.GetProperty("accepted").GetInt32());
@@ -155,7 +140,7 @@ public sealed class CallRecordsApiTests(Infrastructure infra) : IAsyncLifetime
     [Fact]
     public async Task Newline_delimited_json_is_taken_too_and_a_large_batch_goes_on_as_several_batch_messages()
     {
-        var lines = string.Join("\n", Enumerable.Range(0, 2500).Select(_ => JsonSerializer.Serialize(Record()))) + "\nnot json\n";
+        var lines = string.Join("\n", Enumerable.Range(0, 2500).Select(_ => JsonSerializer.Serialize(SampleRecords.Posted()))) + "\nnot json\n";
         using var response = await _gateway.PostAsync($"/api/areas/{_area}/call-records", new StringContent(lines, Encoding.UTF8, "application/x-ndjson"));
         var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
 
@@ -171,7 +156,7 @@ public sealed class CallRecordsApiTests(Infrastructure infra) : IAsyncLifetime
     {
         await using var small = await ServiceFactory<IngestDbContext>.StartAsync(infra, "ingest", new Dictionary<string, string?> { ["Ingest:MaxBatchRecords"] = "10" });
         using var gateway = small.CreateClient(infra.Tokens.Issue(Roles.Ingest, _area, "gateway"));
-        using var response = await gateway.PostAsJsonAsync($"/api/areas/{_area}/call-records", Enumerable.Range(0, 11).Select(_ => Record()));
+        using var response = await gateway.PostAsJsonAsync($"/api/areas/{_area}/call-records", Enumerable.Range(0, 11).Select(_ => SampleRecords.Posted()));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Contains("at most 10 records", await response.Content.ReadAsStringAsync());
     }
@@ -181,7 +166,7 @@ public sealed class CallRecordsApiTests(Infrastructure infra) : IAsyncLifetime
     {
         var start = DateTimeOffset.UtcNow.AddDays(-3);
         var records = Enumerable.Range(0, 230)
-            .Select(i => Record(time: start.AddMinutes(i / 3 * 17), status: i % 5 == 0 ? 500 : 200, apiKey: i % 2 == 0 ? "even" : "odd"))
+            .Select(i => SampleRecords.Posted(time: start.AddMinutes(i / 3 * 17), status: i % 5 == 0 ? 500 : 200, apiKey: i % 2 == 0 ? "even" : "odd"))
             .ToList();
         await PostAsync(records);
         await Eventually.Until(async () => (await StoredAsync()).Count == 230, TimeSpan.FromSeconds(30));
@@ -228,8 +213,8 @@ public sealed class CallRecordsApiTests(Infrastructure infra) : IAsyncLifetime
     {
         using var stranger = _service.CreateClient(infra.Tokens.Issue(Roles.AreaAdmin, Guid.NewGuid(), "stranger"));
         using var read = await stranger.GetAsync($"/api/areas/{_area}/call-records");
-        using var post = await stranger.PostAsJsonAsync($"/api/areas/{_area}/call-records", new[] { Record() });
-        using var viewerPost = await _viewer.PostAsJsonAsync($"/api/areas/{_area}/call-records", new[] { Record() });
+        using var post = await stranger.PostAsJsonAsync($"/api/areas/{_area}/call-records", new[] { SampleRecords.Posted() });
+        using var viewerPost = await _viewer.PostAsJsonAsync($"/api/areas/{_area}/call-records", new[] { SampleRecords.Posted() });
         Assert.Equal(HttpStatusCode.NotFound, read.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, post.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, viewerPost.StatusCode);
@@ -245,7 +230,7 @@ public sealed class CallRecordsApiTests(Infrastructure infra) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, (await admin.PutAsJsonAsync($"/api/areas/{_area}/call-records/retention", new { days = 0 })).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await admin.PutAsJsonAsync($"/api/areas/{_area}/call-records/retention", new { days = 732 })).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/api/areas/{_area}/call-records/retention", new { days = 60 })).StatusCode);
-        await PostAsync(new[] { Record(time: old), Record(time: recent), Record(time: fresh) });
+        await PostAsync(new[] { SampleRecords.Posted(time: old), SampleRecords.Posted(time: recent), SampleRecords.Posted(time: fresh) });
         await Eventually.Until(async () => (await StoredAsync()).Count == 3);
 
         Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/api/areas/{_area}/call-records/retention", new { days = 2 })).StatusCode);

@@ -39,7 +39,7 @@ public sealed class HostileBatchTests(Infrastructure infra) : IAsyncLifetime
         return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone());
     }
 
-    private static string Good(string uuid) => JsonSerializer.Serialize(CallRecordsApiTests.Record(uuid));
+    private static string Good(string uuid) => JsonSerializer.Serialize(SampleRecords.Posted(uuid));
 
     [Theory]
     [InlineData("api_key")]
@@ -95,7 +95,7 @@ public sealed class HostileBatchTests(Infrastructure infra) : IAsyncLifetime
     public async Task A_batch_of_thousands_of_distinct_days_creates_no_partition_beyond_the_retention_window()
     {
         var now = DateTimeOffset.UtcNow;
-        var batch = Enumerable.Range(0, 5000).Select(i => CallRecordsApiTests.Record(time: now.AddDays(-i).AddMinutes(-1))).ToList();
+        var batch = Enumerable.Range(0, 5000).Select(i => SampleRecords.Posted(time: now.AddDays(-i).AddMinutes(-1))).ToList();
         using var response = await _gateway.PostAsJsonAsync($"/api/areas/{_area}/call-records", batch);
         var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
 
@@ -115,8 +115,8 @@ public sealed class HostileBatchTests(Infrastructure infra) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await keeperAdmin.PutAsJsonAsync($"/api/areas/{keeper}/call-records/retention", new { days = 700 })).StatusCode);
         using var keeperGateway = _service.CreateClient(infra.Tokens.Issue(Roles.Ingest, keeper, "gateway"));
         var now = DateTimeOffset.UtcNow;
-        Assert.Equal(HttpStatusCode.OK, (await keeperGateway.PostAsJsonAsync($"/api/areas/{keeper}/call-records", new[] { CallRecordsApiTests.Record(time: now.AddDays(-20)) })).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await _gateway.PostAsJsonAsync($"/api/areas/{_area}/call-records", new[] { CallRecordsApiTests.Record(time: now.AddDays(-20)) })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await keeperGateway.PostAsJsonAsync($"/api/areas/{keeper}/call-records", new[] { SampleRecords.Posted(time: now.AddDays(-20)) })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _gateway.PostAsJsonAsync($"/api/areas/{_area}/call-records", new[] { SampleRecords.Posted(time: now.AddDays(-20)) })).StatusCode);
 
         var store = _service.Services.GetRequiredService<CallRecordStore>();
         await _service.Services.GetRequiredService<RetentionJob>().RunOnceAsync(CancellationToken.None);
@@ -167,7 +167,7 @@ public sealed class HostileBatchTests(Infrastructure infra) : IAsyncLifetime
     [Fact]
     public async Task Viewers_get_api_keys_and_tokens_masked_by_the_export_rule_and_area_admins_raw()
     {
-        var record = CallRecordsApiTests.Record(apiKey: "0123456789abcdef");
+        var record = SampleRecords.Posted(apiKey: "0123456789abcdef");
         record["oauth_access_token"] = "tok-0123456789";
         Assert.Equal(HttpStatusCode.OK, (await _gateway.PostAsJsonAsync($"/api/areas/{_area}/call-records", new[] { record })).StatusCode);
         using var viewer = _service.CreateClient(infra.Tokens.Issue(Roles.AreaViewer, _area, "viewer"));

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace CallLogs.Profile.Tests;
 
-/// <summary>Every rule of the seed, without I/O.</summary>
+/// <summary>Every rule of an export profile (validation, filters, the next export time), without I/O.</summary>
 public sealed class ProfileRulesTests
 {
     private static readonly DateTimeOffset Now = new(2017, 3, 21, 5, 0, 0, TimeSpan.Zero);
@@ -15,7 +15,7 @@ public sealed class ProfileRulesTests
         "Test Call Log Export", "bucket-name", null, false, null, Now.AddHours(2), null, null);
 
     [Theory]
-    [InlineData("2017-03-21T06:57:00.000+00:00", "2017-03-21T07:00:00+00:00")] // the seed's own example
+    [InlineData("2017-03-21T06:57:00.000+00:00", "2017-03-21T07:00:00+00:00")] // a few minutes before the hour
     [InlineData("2017-03-21T06:29:00+00:00", "2017-03-21T06:00:00+00:00")]
     [InlineData("2017-03-21T06:30:00+00:00", "2017-03-21T07:00:00+00:00")]   // half past rounds up
     [InlineData("2017-03-21T06:29:59.999+00:00", "2017-03-21T06:00:00+00:00")]

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net.Http.Headers;
 using System.Text;
 using Amazon.S3;
@@ -17,11 +18,14 @@ namespace CallLogs.Testing;
 /// from environment variables (CALLLOGS_TEST_RABBITMQ, CALLLOGS_TEST_RABBITMQ_MANAGEMENT, CALLLOGS_TEST_POSTGRES,
 /// CALLLOGS_TEST_S3: the test command sets them to one shared set of servers), from Testcontainers when a Docker
 /// engine answers (S3 is then still a private s3rver), or from private instances started by CallLogs.TestServers.
-/// Every test isolates itself with a fresh virtual host, database and bucket.
+/// Every test isolates itself with a fresh virtual host, database and bucket; the virtual hosts and databases made here
+/// are removed when the fixture is disposed, so shared servers do not fill up run after run.
 /// </summary>
 public sealed class Infrastructure : IAsyncLifetime
 {
     private readonly List<IAsyncDisposable> _owned = [];
+    private readonly ConcurrentBag<string> _databases = [];
+    private readonly ConcurrentBag<string> _virtualHosts = [];
     private HttpClient? _management;
 
     public Uri RabbitMqUri { get; private set; } = null!;
@@ -61,6 +65,12 @@ public sealed class Infrastructure : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        // Private servers go with their data below; shared ones keep what is not removed here.
+        if (_owned.Count == 0 && _management is not null)
+        {
+            await RemoveCreatedAsync();
+        }
+
         _management?.Dispose();
         foreach (var owned in Enumerable.Reverse(_owned))
         {
@@ -68,10 +78,11 @@ public sealed class Infrastructure : IAsyncLifetime
         }
     }
 
-    /// <summary>A fresh, empty RabbitMQ virtual host; returns its amqp:// URI.</summary>
+    /// <summary>A fresh, empty RabbitMQ virtual host, deleted with the fixture; returns its amqp:// URI.</summary>
     public async Task<string> NewRabbitMqVirtualHostAsync()
     {
         var vhost = $"test-{Guid.NewGuid():N}";
+        _virtualHosts.Add(vhost);
         using var created = await _management!.PutAsync($"api/vhosts/{vhost}", null);
         created.EnsureSuccessStatusCode();
         var user = RabbitMqUri.UserInfo.Split(':')[0] is { Length: > 0 } u ? Uri.UnescapeDataString(u) : "guest";
@@ -109,12 +120,63 @@ public sealed class Infrastructure : IAsyncLifetime
         return json.RootElement.TryGetProperty("messages", out var messages) ? messages.GetInt32() : 0;
     }
 
+    /// <summary>
+    /// Drops the databases and deletes the virtual hosts this fixture made, once every test is done with them. Idle
+    /// pooled connections of this process are closed first, and <c>WITH (FORCE)</c> (PostgreSQL 13+) ends any other
+    /// session still on a database (a service a test left running); one that cannot be removed does not stop the others.
+    /// </summary>
+    private async Task RemoveCreatedAsync()
+    {
+        var failures = new List<Exception>();
+        NpgsqlConnection.ClearAllPools();
+        foreach (var database in _databases)
+        {
+            try
+            {
+                await DropDatabaseAsync(database);
+            }
+            catch (NpgsqlException e)
+            {
+                failures.Add(e);
+            }
+        }
+
+        foreach (var vhost in _virtualHosts)
+        {
+            try
+            {
+                // 404: a benchmark or test deleted it already.
+                using var deleted = await _management!.DeleteAsync($"api/vhosts/{Uri.EscapeDataString(vhost)}");
+                if (!deleted.IsSuccessStatusCode && deleted.StatusCode != System.Net.HttpStatusCode.NotFound)
+                {
+                    failures.Add(new HttpRequestException($"Deleting virtual host {vhost} answered {(int)deleted.StatusCode}."));
+                }
+            }
+            catch (HttpRequestException e)
+            {
+                failures.Add(e);
+            }
+        }
+
+        if (failures.Count > 0)
+        {
+            throw new AggregateException("Some test databases or virtual hosts could not be removed from the shared servers.", failures);
+        }
+    }
+
     /// <summary>The virtual host of an amqp:// URI, escaped for the management API's paths.</summary>
     private static string VirtualHostOf(string amqpUri) => Uri.EscapeDataString(new Uri(amqpUri).AbsolutePath.TrimStart('/'));
 
-    /// <summary>A connection string to a database name nobody used yet (the service's migrations create it).</summary>
-    public Task<string> NewDatabaseAsync() => Task.FromResult(
-        new NpgsqlConnectionStringBuilder(PostgresAdminConnectionString) { Database = $"test_{Guid.NewGuid():N}" }.ConnectionString);
+    /// <summary>
+    /// A connection string to a database name nobody used yet (the service's migrations create it, or the test); the
+    /// database is dropped with the fixture.
+    /// </summary>
+    public Task<string> NewDatabaseAsync()
+    {
+        var database = $"test_{Guid.NewGuid():N}";
+        _databases.Add(database);
+        return Task.FromResult(new NpgsqlConnectionStringBuilder(PostgresAdminConnectionString) { Database = database }.ConnectionString);
+    }
 
     /// <summary>A new, empty bucket in the S3 server.</summary>
     public async Task<string> NewBucketAsync()

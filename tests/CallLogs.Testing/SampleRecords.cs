@@ -3,14 +3,36 @@ using CallLogs.Contracts;
 
 namespace CallLogs.Testing;
 
-/// <summary>Realistic call records with every field filled, for benchmarks: 50 api keys, 3 services, mostly 200s.</summary>
+/// <summary>Call records for tests and benchmarks: as a gateway posts them, and realistic ones with every field filled.</summary>
 public static class SampleRecords
 {
+    /// <summary>
+    /// One call record as a gateway posts it (its JSON field names): a minute old unless <paramref name="time"/> says
+    /// otherwise, with a field ingest does not know (<c>x_gateway_extra</c>), which it keeps.
+    /// </summary>
+    public static Dictionary<string, object?> Posted(string? uuid = null, DateTimeOffset? time = null, int status = 200, string apiKey = "key-1") => new()
+    {
+        ["request_uuid"] = uuid ?? Guid.NewGuid().ToString(),
+        ["request_time"] = (time ?? DateTimeOffset.UtcNow.AddMinutes(-1)).ToString("O"),
+        ["api_key"] = apiKey,
+        ["service_name"] = "Weather API",
+        ["endpoint_name"] = "forecast",
+        ["http_status_code"] = status,
+        ["src_ip"] = "10.1.2.3",
+        ["bytes"] = 1024,
+        ["cache_hit"] = false,
+        ["total_request_exec_time"] = 0.125,
+        ["x_gateway_extra"] = "kept",
+    };
+
     private static readonly string[] Services = ["Weather API", "Maps API", "Payments API"];
 
     public static string Key(int index) => $"key-{index % 50:000}-abcdefghijklmnop";
 
-    /// <summary>Record <paramref name="index"/> of <paramref name="total"/>, spread evenly over <paramref name="hours"/> hours from <paramref name="start"/>.</summary>
+    /// <summary>
+    /// A realistic record with every field filled, for benchmarks (50 api keys, 3 services, mostly 200s): record
+    /// <paramref name="index"/> of <paramref name="total"/>, spread evenly over <paramref name="hours"/> hours from <paramref name="start"/>.
+    /// </summary>
     public static CallRecord Make(DateTimeOffset start, int hours, int total, int index) => new()
     {
         RequestUuid = Guid.NewGuid().ToString(),

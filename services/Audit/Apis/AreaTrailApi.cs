@@ -4,6 +4,7 @@ using CallLogs.Audit.Domain;
 using CallLogs.Contracts;
 using CallLogs.ServiceDefaults.Audit;
 using CallLogs.ServiceDefaults.Auth;
+using CallLogs.ServiceDefaults.Data;
 using CallLogs.ServiceDefaults.Errors;
 using CallLogs.ServiceDefaults.Storage;
 using FluentValidation;
@@ -11,7 +12,6 @@ using FluentValidation.Results;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace CallLogs.Audit.Apis;
 
@@ -90,7 +90,7 @@ public static class AreaTrailApi
         {
             await db.SaveChangesAsync(cancellationToken);
         }
-        catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+        catch (DbUpdateException e) when (e.IsUniqueViolation())
         {
             throw TrailExists();
         }

@@ -95,8 +95,8 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
 }
 
 /// <summary>
-/// One batch at a time, two fetched ahead: that stages about 11,000 records/s (bench/ExportBench), above what ingest
-/// accepts, in a bounded memory; more at once only hold more batches in memory. Instances share the queue, so a
+/// One batch at a time, two fetched ahead: that stages faster than ingest accepts (bench/ExportBench measures it), in a
+/// bounded memory; more at once only hold more batches in memory. Instances share the queue, so a
 /// second one doubles the rate.
 /// </summary>
 public sealed class StageCallRecordsConsumerDefinition : RetryingConsumerDefinition<StageCallRecordsConsumer>

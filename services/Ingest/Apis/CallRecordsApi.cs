@@ -330,24 +330,17 @@ public static class CallRecordsApi
 internal static class ContinuationToken
 {
     public static string Write(DateTimeOffset time, string uuid) =>
-        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{time.UtcTicks.ToString(CultureInfo.InvariantCulture)}|{uuid}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        OpaqueToken.Encode(Encoding.UTF8.GetBytes($"{time.UtcTicks.ToString(CultureInfo.InvariantCulture)}|{uuid}"));
 
     /// <summary>The position in a token this API wrote, or null for anything else (whatever its length or content).</summary>
     public static (DateTimeOffset, string)? TryRead(string token)
     {
-        if (token.Length is 0 or > 512)
+        if (!OpaqueToken.TryDecode(token, out var bytes))
         {
             return null;
         }
 
-        var base64 = token.Replace('-', '+').Replace('_', '/');
-        var bytes = new byte[base64.Length];
-        if (!Convert.TryFromBase64String(base64.PadRight(base64.Length + (4 - base64.Length % 4) % 4, '='), bytes, out var written))
-        {
-            return null;
-        }
-
-        var text = Encoding.UTF8.GetString(bytes, 0, written);
+        var text = Encoding.UTF8.GetString(bytes);
         var parts = text.Split('|', 2);
         return parts.Length == 2
             && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using CallLogs.Contracts;
+using CallLogs.ServiceDefaults.Data;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -43,7 +44,7 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource)
             await CopyAsync(connection, "call_records", areaId, records, retentionDays, cancellationToken);
             return;
         }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        catch (PostgresException e) when (e.IsUniqueViolation())
         {
             await transaction.RollbackAsync("copy", cancellationToken);
         }

@@ -67,7 +67,7 @@ public sealed class EncryptionSettingValidator : AbstractValidator<EncryptionSet
     private static string Partition(string? arn) => arn!.Split(':')[1];
 }
 
-/// <summary>The filter rules of the seed: known fields and operators, status codes 100-599, one operator per field.</summary>
+/// <summary>The filter rules of an export profile: known fields and operators, status codes 100-599, one operator per field.</summary>
 public static class FilterRules
 {
     public const int MaxFilters = 100;

@@ -2,6 +2,7 @@ using CallLogs.Contracts;
 using CallLogs.Profile.Data;
 using CallLogs.Profile.Domain;
 using CallLogs.ServiceDefaults.Auth;
+using CallLogs.ServiceDefaults.Data;
 using CallLogs.ServiceDefaults.Errors;
 using CallLogs.ServiceDefaults.Outbox;
 using FluentValidation;

@@ -1,6 +1,7 @@
-using System.Security.Cryptography;
 using CallLogs.Contracts;
+using CallLogs.ServiceDefaults;
 using CallLogs.ServiceDefaults.Auth;
+using CallLogs.ServiceDefaults.Data;
 using CallLogs.ServiceDefaults.Errors;
 using CallLogs.ServiceDefaults.Outbox;
 using CallLogs.Stream.Data;
@@ -9,7 +10,6 @@ using CallLogs.Stream.Subscriptions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace CallLogs.Stream.Apis;
 
@@ -59,7 +59,7 @@ public static class ChannelsApi
         {
             await db.SaveChangesAsync(cancellationToken);
         }
-        catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+        catch (DbUpdateException e) when (e.IsUniqueViolation())
         {
             var winner = await db.Channels.AsNoTracking().Where(c => c.AreaId == areaId).Select(c => c.Id).FirstAsync(CancellationToken.None);
             throw ChannelExists(winner);
@@ -197,7 +197,7 @@ public static class ChannelsApi
         {
             await db.SaveChangesAsync(cancellationToken);
         }
-        catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+        catch (DbUpdateException e) when (e.IsUniqueViolation())
         {
             throw ProblemException.Conflict("The channel already has an enabled token, and a channel has at most one. Disable the current token first, then make or enable another.");
         }
@@ -205,7 +205,7 @@ public static class ChannelsApi
 
     private static (AccessToken Token, string Secret) NewToken(Guid channelId, DateTimeOffset now)
     {
-        var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var secret = OpaqueToken.NewSecret();
         return (new AccessToken { Id = Guid.NewGuid(), ChannelId = channelId, SecretHash = SubscriptionGate.Hash(secret), Enabled = true, CreatedAt = now, UpdatedAt = now }, secret);
     }
 

@@ -10,7 +10,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace CallLogs.Telephony.Apis;
 
-/// <summary>Query string of <c>GET .../telephony/call-logs</c>: the reference's <c>/cdr</c> parameters.</summary>
+/// <summary>Query string of <c>GET .../telephony/call-logs</c>: wazo-call-logd's <c>/cdr</c> parameters.</summary>
 public sealed record CallLogQuery
 {
     public string? From { get; init; }
@@ -142,7 +142,7 @@ public sealed record CallLogFilters(CallLogQuery Query)
             query = query.Where(c => c.Tags.Contains(tag));
         }
 
-        // As the reference: a user's calls are those where the user is the source or the (final) destination, not
+        // As in wazo-call-logd: a user's calls are those where the user is the source or the (final) destination, not
         // those the user only rang in (a group member who did not answer, a user who forwarded the call).
         var users = List(q.UserUuid).Select(Guid.Parse).ToList();
         if (users.Count > 0)
@@ -204,7 +204,7 @@ public sealed record CallLogFilters(CallLogQuery Query)
 
 public sealed record CallLogPage(IReadOnlyList<TelephonyCallLog> Items, int Total, int Filtered);
 
-/// <summary>Call logs as CSV (the reference's columns, under their names), with a header line; tags joined with ';'.</summary>
+/// <summary>Call logs as CSV (wazo-call-logd's columns, under their names), with a header line; tags joined with ';'.</summary>
 public static class CallLogCsv
 {
     private static readonly (string Name, Func<TelephonyCallLog, string?> Value)[] Columns =

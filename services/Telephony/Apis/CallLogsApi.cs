@@ -12,7 +12,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace CallLogs.Telephony.Apis;
 
-/// <summary>Call logs of an area: the reference's <c>/cdr</c> queries (admins and viewers), regeneration, deletion and retention (admins).</summary>
+/// <summary>Call logs of an area: wazo-call-logd's <c>/cdr</c> queries (admins and viewers), regeneration, deletion and retention (admins).</summary>
 public static class CallLogsApi
 {
     public static IEndpointRouteBuilder MapCallLogsApi(this IEndpointRouteBuilder app)

@@ -4,8 +4,8 @@ using CallLogs.Contracts;
 namespace CallLogs.Telephony.Domain;
 
 /// <summary>
-/// The rules that turn one call's CEL rows into a call log, per REFERENCE.md section 2 and the behaviour
-/// the wazo-call-logd scenarios show. The first CHAN_START channel is the caller, later ones callees;
+/// The rules that turn one call's CEL rows into a call log, as wazo-call-logd applies them (its scenarios, in
+/// tests/CallLogs.Telephony.Tests/Scenarios, show them). The first CHAN_START channel is the caller, later ones callees;
 /// calls originated through two Local channels have their own rule.
 /// </summary>
 internal static partial class CelInterpreters
@@ -225,7 +225,7 @@ internal static partial class CelInterpreters
         {
             call.UpsertParticipantInfo(new ParticipantInfo(destination, ParticipantRoles.Destination, Answered: false));
         }
-        // the reference reads the name and number tokens in this (swapped) order; its scenario agrees
+        // wazo-call-logd reads the name and number tokens in this (swapped) order; its scenario agrees
         call.SourceName = Uri.UnescapeDataString(t[3]);
         call.SourceExten = Uri.UnescapeDataString(t[2]);
         call.SourceLineIdentity = ChannelNames.LineIdentity(cel.ChanName);

@@ -78,7 +78,7 @@ internal sealed class RawCallLog
         DestinationInternalExtension = DestinationInternalExten,
         DestinationInternalContext = DestinationInternalContext,
         DestinationLineIdentity = DestinationLineIdentity,
-        // the answered destination first, then the highest uuid (as the reference orders them)
+        // the answered destination first, then the highest uuid (as wazo-call-logd orders them)
         DestinationUserUuid = participants.Where(p => p.Role == ParticipantRoles.Destination)
             .OrderByDescending(p => p.Answered).ThenByDescending(p => p.UserUuid.ToString()).Select(p => (Guid?)p.UserUuid).FirstOrDefault(),
         DestinationDetails = DestinationDetails,

@@ -8,7 +8,7 @@ public sealed record TelephonyCommand(string Verb, int? CelCount, int? Days, boo
 
 /// <summary>
 /// <c>CallLogs.Telephony telephony [generate] [-c CEL_COUNT | -d DAYS] [--area AREA_ID]</c> and
-/// <c>CallLogs.Telephony telephony delete (-d DAYS | --all) [--area AREA_ID]</c>: the reference's wazo-call-logs. Without
+/// <c>CallLogs.Telephony telephony delete (-d DAYS | --all) [--area AREA_ID]</c>: the commands of wazo-call-logs. Without
 /// <c>--area</c> a command applies to every area. A value that is not a number in range is an error, never a default.
 /// </summary>
 public static class TelephonyCommandLine
