@@ -88,7 +88,7 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
         return await db.CelsOf(areaId).Where(c => ids.Contains(c.Id)).Select(c => c.Id).ToListAsync(ct);
     }
 
-    /// <summary>Batch: the calls of the N newest unprocessed rows (the reference's default N is 20,000).</summary>
+    /// <summary>Batch: the calls of the N newest unprocessed rows (wazo-call-logd's default N is 20,000).</summary>
     public async Task<GenerationResult> FromCountAsync(Guid areaId, int celCount, CancellationToken ct, Func<long, long, Task>? progress = null)
     {
         var uniqueIds = await db.CelsOf(areaId)
@@ -275,7 +275,7 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
 
     /// <summary>
     /// Deletes the call logs started in the last D days (all when null), 10,000 at a time; their rows become unprocessed,
-    /// so the next generation makes them again (the reference's "delete, then generate" regeneration).
+    /// so the next generation makes them again (wazo-call-logd's "delete, then generate" regeneration).
     /// </summary>
     public async Task<int> DeleteAsync(Guid areaId, int? days, CancellationToken ct, Func<long, long, Task>? progress = null)
     {
