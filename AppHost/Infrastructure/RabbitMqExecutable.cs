@@ -77,10 +77,12 @@ public static class RabbitMqExecutableExtensions
                 context.EnvironmentVariables["RABBITMQ_PID_FILE"] = Path.Combine(data, "rabbitmq.pid");
                 context.EnvironmentVariables["RABBITMQ_LOGS"] = "-";
                 // The management listener and Erlang distribution on loopback; the rabbitmq-server script splits this on spaces.
-                // -start_epmd false: the node uses the epmd resource it waits for and never starts an `epmd -daemon` of its
-                // own, which would outlive the AppHost (one was found after a test run).
                 context.EnvironmentVariables["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"] = ReferenceExpression.Create(
-                    $"-rabbitmq_management tcp_config [{{ip,\"127.0.0.1\"}},{{port,{rabbit.Management.Property(EndpointProperty.TargetPort)}}}] -kernel inet_dist_use_interface {{127,0,0,1}} -start_epmd false");
+                    $"-rabbitmq_management tcp_config [{{ip,\"127.0.0.1\"}},{{port,{rabbit.Management.Property(EndpointProperty.TargetPort)}}}] -kernel inet_dist_use_interface {{127,0,0,1}}");
+                // Every Erlang VM of this environment uses the epmd resource and never starts an `epmd -daemon` of its own: the
+                // node checks epmd now and then and, finding none (the AppHost stopping it first), runs an "epmd-starter" VM
+                // whose daemon belongs to no resource and outlives the AppHost.
+                context.EnvironmentVariables["ERL_FLAGS"] = "-start_epmd false";
             })
             .WithHealthCheck(AddCheck(builder, name, _ => new RabbitMqHealthCheck(rabbit)))
             .WaitFor(epmd)
