@@ -99,7 +99,7 @@ internal sealed partial class OutboxRelay<TContext>(
                 published++;
                 if (refused is not null)
                 {
-                    Park(refused, db.GetType().Name);
+                    Park(refused);
                     refused = null;
                 }
             }
@@ -109,7 +109,7 @@ internal sealed partial class OutboxRelay<TContext>(
                 row.LastError = ex.Message.Length > 1000 ? ex.Message[..1000] : ex.Message;
                 if (ex is UnreadableMessageException)
                 {
-                    Park(row, db.GetType().Name);
+                    Park(row);
                     continue;
                 }
 
@@ -147,11 +147,11 @@ internal sealed partial class OutboxRelay<TContext>(
         }
     }
 
-    private void Park(OutboxMessage row, string database)
+    private void Park(OutboxMessage row)
     {
         row.ParkedAt = clock.GetUtcNow();
         Parked.Add(1, new KeyValuePair<string, object?>("message_type", row.MessageType));
-        LogParked(logger, row.MessageType, row.MessageId, row.Id, database, row.Attempts, row.LastError);
+        LogParked(logger, row.MessageType, row.MessageId, row.Id, typeof(TContext).Name, row.Attempts, row.LastError);
     }
 
     private sealed class UnreadableMessageException(string message) : Exception(message);

@@ -48,7 +48,7 @@ public sealed class AtomicityTests(Infrastructure infra, ITestOutputHelper outpu
 
         // Killed while committing: the COMMIT was sent, and PostgreSQL finishes a COMMIT it received; either way the
         // change and its event share its fate.
-        await ExecuteAsync(database, "DROP TRIGGER test_hold_audit ON outbox_messages");
+        await Sql.ExecuteAsync(database, "DROP TRIGGER test_hold_audit ON outbox_messages");
         await using (var profile = await ServiceProcess.StartAsync("Profile", environment))
         {
             await HoldAuditInsertsAsync(database, "CreateArea", atCommit: true);
@@ -58,17 +58,17 @@ public sealed class AtomicityTests(Infrastructure infra, ITestOutputHelper outpu
         await BothOrNeitherAsync(database, "killed-at-commit");
 
         // Nothing held: the change and its event are both there.
-        await ExecuteAsync(database, "DROP TRIGGER test_hold_audit ON outbox_messages");
+        await Sql.ExecuteAsync(database, "DROP TRIGGER test_hold_audit ON outbox_messages");
         await using (var profile = await ServiceProcess.StartAsync("Profile", environment))
         {
             using var client = Client(profile.Url, token);
             using var created = await client.PostAsJsonAsync("/api/areas", new { name = "kept" });
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
             var id = (await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
-            Assert.Equal(1L, await CountAsync(database, "SELECT count(*) FROM areas WHERE name = 'kept'"));
-            Assert.Equal(1L, await CountAsync(database,
+            Assert.Equal(1L, await Sql.CountAsync(database, "SELECT count(*) FROM areas WHERE name = 'kept'"));
+            Assert.Equal(1L, await Sql.CountAsync(database,
                 $"SELECT count(*) FROM outbox_messages WHERE message_type = '{AuditEventType}' AND body->>'eventName' = 'CreateArea' AND body->'responseElements'->>'id' = '{id}'"));
-            Assert.Equal(1L, await CountAsync(database, $"SELECT count(*) FROM outbox_messages WHERE message_type = 'CallLogs.Contracts.AreaCreated' AND body->>'areaId' = '{id}'"));
+            Assert.Equal(1L, await Sql.CountAsync(database, $"SELECT count(*) FROM outbox_messages WHERE message_type = 'CallLogs.Contracts.AreaCreated' AND body->>'areaId' = '{id}'"));
         }
     }
 
@@ -80,7 +80,7 @@ public sealed class AtomicityTests(Infrastructure infra, ITestOutputHelper outpu
         var client = sample.CreateClient(infra.Tokens.Issue(Roles.AreaAdmin, area, "alice-id", "alice"));
         await HoldAuditInsertsAsync(sample.Database, "CreateWidget", atCommit: false);
 
-        await using var holder = await OpenAsync(sample.Database);
+        await using var holder = await Sql.OpenAsync(sample.Database);
         await ExecuteAsync(holder, $"SELECT pg_advisory_lock({HoldLock})");
         var call = AuditFixture.CreateWidgetAsync(client, area, new { name = "lost" });
         var backend = await WaitForHeldBackendAsync(sample.Database);
@@ -175,7 +175,7 @@ public sealed class AtomicityTests(Infrastructure infra, ITestOutputHelper outpu
     /// <summary>A trigger that makes the audit event of <paramref name="eventName"/> wait for the test's lock, at its INSERT or at COMMIT.</summary>
     private static async Task HoldAuditInsertsAsync(string database, string eventName, bool atCommit)
     {
-        await ExecuteAsync(database, $"""
+        await Sql.ExecuteAsync(database, $"""
             CREATE OR REPLACE FUNCTION test_hold_audit() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
               IF NEW.message_type = '{AuditEventType}' AND NEW.body->>'eventName' = '{eventName}' THEN
@@ -185,24 +185,24 @@ public sealed class AtomicityTests(Infrastructure infra, ITestOutputHelper outpu
               RETURN NEW;
             END $$
             """);
-        await ExecuteAsync(database, atCommit
+        await Sql.ExecuteAsync(database, atCommit
             ? "CREATE CONSTRAINT TRIGGER test_hold_audit AFTER INSERT ON outbox_messages DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_hold_audit()"
             : "CREATE TRIGGER test_hold_audit BEFORE INSERT ON outbox_messages FOR EACH ROW EXECUTE FUNCTION test_hold_audit()");
     }
 
     private async Task KillWhileHeldAsync(ServiceProcess profile, string database, string token, string name)
     {
-        await using var holder = await OpenAsync(database);
+        await using var holder = await Sql.OpenAsync(database);
         await ExecuteAsync(holder, $"SELECT pg_advisory_lock({HoldLock})");
         using var client = Client(profile.Url, token);
         var call = client.PostAsJsonAsync("/api/areas", new { name });
         var backend = await WaitForHeldBackendAsync(database);
         // The change is written in the held transaction, not committed: the moment between change and capture.
-        Assert.Equal(0L, await CountAsync(database, $"SELECT count(*) FROM areas WHERE name = '{name}'"));
+        Assert.Equal(0L, await Sql.CountAsync(database, $"SELECT count(*) FROM areas WHERE name = '{name}'"));
         await profile.KillAsync();
         await ExecuteAsync(holder, $"SELECT pg_advisory_unlock({HoldLock})");
         await Assert.ThrowsAnyAsync<Exception>(() => call);
-        await Eventually.Until(async () => await CountAsync(database, $"SELECT count(*) FROM pg_stat_activity WHERE pid = {backend}") == 0,
+        await Eventually.Until(async () => await Sql.CountAsync(database, $"SELECT count(*) FROM pg_stat_activity WHERE pid = {backend}") == 0,
             TimeSpan.FromSeconds(30), "the killed service's database session ended");
         output.WriteLine(profile.Log.Length > 4000 ? profile.Log[^4000..] : profile.Log);
     }
@@ -210,9 +210,9 @@ public sealed class AtomicityTests(Infrastructure infra, ITestOutputHelper outpu
     /// <summary>Asserts that the area, its AreaCreated event and its audit event are all there or none is; returns whether they are.</summary>
     private static async Task<bool> BothOrNeitherAsync(string database, string name)
     {
-        var areas = await CountAsync(database, $"SELECT count(*) FROM areas WHERE name = '{name}'");
-        var created = await CountAsync(database, $"SELECT count(*) FROM outbox_messages WHERE message_type = 'CallLogs.Contracts.AreaCreated' AND body->>'name' = '{name}'");
-        var audited = await CountAsync(database,
+        var areas = await Sql.CountAsync(database, $"SELECT count(*) FROM areas WHERE name = '{name}'");
+        var created = await Sql.CountAsync(database, $"SELECT count(*) FROM outbox_messages WHERE message_type = 'CallLogs.Contracts.AreaCreated' AND body->>'name' = '{name}'");
+        var audited = await Sql.CountAsync(database,
             $"SELECT count(*) FROM outbox_messages WHERE message_type = '{AuditEventType}' AND body->'requestParameters'->'body'->>'name' = '{name}'");
         Assert.True((areas, created, audited) is (0, 0, 0) or (1, 1, 1), $"area {areas}, AreaCreated {created}, audit event {audited}: both or neither");
         return areas == 1;
@@ -225,7 +225,7 @@ public sealed class AtomicityTests(Infrastructure infra, ITestOutputHelper outpu
         var pid = 0;
         await Eventually.Until(async () =>
         {
-            await using var connection = await OpenAsync(database);
+            await using var connection = await Sql.OpenAsync(database);
             await using var command = new NpgsqlCommand(
                 "SELECT pid FROM pg_stat_activity WHERE datname = @db AND wait_event_type = 'Lock' AND wait_event = 'advisory' AND pid <> pg_backend_pid()", connection);
             command.Parameters.AddWithValue("db", name!);
@@ -237,7 +237,7 @@ public sealed class AtomicityTests(Infrastructure infra, ITestOutputHelper outpu
 
     private static async Task<List<JsonObject>> ReadAuditEventsAsync(string database, string eventName)
     {
-        await using var connection = await OpenAsync(database);
+        await using var connection = await Sql.OpenAsync(database);
         await using var command = new NpgsqlCommand(
             "SELECT body::text FROM outbox_messages WHERE message_type = @type AND body->>'eventName' = @name ORDER BY id", connection);
         command.Parameters.AddWithValue("type", AuditEventType);
@@ -259,29 +259,9 @@ public sealed class AtomicityTests(Infrastructure infra, ITestOutputHelper outpu
         return client;
     }
 
-    private static async Task<NpgsqlConnection> OpenAsync(string database)
-    {
-        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database) { Pooling = false }.ConnectionString);
-        await connection.OpenAsync();
-        return connection;
-    }
-
-    private static async Task ExecuteAsync(string database, string sql)
-    {
-        await using var connection = await OpenAsync(database);
-        await ExecuteAsync(connection, sql);
-    }
-
     private static async Task ExecuteAsync(NpgsqlConnection connection, string sql)
     {
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
-    }
-
-    private static async Task<long> CountAsync(string database, string sql)
-    {
-        await using var connection = await OpenAsync(database);
-        await using var command = new NpgsqlCommand(sql, connection);
-        return Convert.ToInt64(await command.ExecuteScalarAsync());
     }
 }

@@ -79,8 +79,8 @@ public sealed class EdgeDefenceTests(Infrastructure infra)
         }
 
         await Eventually.Get(
-            () => gateway.PostAsync($"/api/areas/{area}/call-records", new StringContent("[]", System.Text.Encoding.UTF8, "application/json")),
-            r => r.StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the place frees once the hung request ends");
+            () => gateway.PostAsync(path, new StringContent("[]", System.Text.Encoding.UTF8, "application/json")),
+            r => r.StatusCode == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the place frees once the slow request ends");
     }
 
     [Fact]

@@ -33,7 +33,7 @@ public sealed class OutboxTests(Infrastructure infra)
         }
 
         Assert.Equal(2, await UnpublishedAsync(database));
-        await Eventually.Until(async () => await ScalarAsync(database, "SELECT coalesce(max(attempts), 0) FROM outbox_messages") >= 2,
+        await Eventually.Until(async () => await Sql.CountAsync(database, "SELECT coalesce(max(attempts), 0) FROM outbox_messages") >= 2,
             TimeSpan.FromSeconds(60), "the relay tried to publish and failed while the broker was unreachable");
 
         proxy.Resume();
@@ -41,7 +41,7 @@ public sealed class OutboxTests(Infrastructure infra)
         await Eventually.Until(() => areas.All(a => received.Any(r => r.Message.AreaId == a)), TimeSpan.FromSeconds(90), "the events arrive after the broker is back");
         await Eventually.Until(async () => await UnpublishedAsync(database) == 0, TimeSpan.FromSeconds(30), "the rows are marked published");
         Assert.All(areas, a => Assert.Single(received, r => r.Message.AreaId == a));
-        Assert.Equal(0, await ScalarAsync(database, "SELECT count(*) FROM outbox_messages WHERE parked_at IS NOT NULL"));
+        Assert.Equal(0, await Sql.CountAsync(database, "SELECT count(*) FROM outbox_messages WHERE parked_at IS NOT NULL"));
     }
 
     [Fact]
@@ -58,7 +58,7 @@ public sealed class OutboxTests(Infrastructure infra)
         await SaveAsync(host, new AreaCreated { AreaId = area, Name = "after them", CreatedAt = DateTimeOffset.UtcNow });
 
         await Eventually.Until(() => received.Any(r => r.Message.AreaId == area), TimeSpan.FromSeconds(60), "the good row after the unreadable ones is published");
-        await Eventually.Until(async () => await ScalarAsync(database, "SELECT count(*) FROM outbox_messages WHERE parked_at IS NOT NULL AND published_at IS NULL AND last_error IS NOT NULL") == 2,
+        await Eventually.Until(async () => await Sql.CountAsync(database, "SELECT count(*) FROM outbox_messages WHERE parked_at IS NOT NULL AND published_at IS NULL AND last_error IS NOT NULL") == 2,
             TimeSpan.FromSeconds(30), "both unreadable rows are parked with their reason");
         Assert.Equal(0, await UnpublishedAsync(database));
     }
@@ -79,7 +79,7 @@ public sealed class OutboxTests(Infrastructure infra)
         await SaveAsync(host, new AreaCreated { AreaId = area, Name = "after it", CreatedAt = DateTimeOffset.UtcNow });
 
         await Eventually.Until(() => received.Any(r => r.Message.AreaId == area), TimeSpan.FromSeconds(90), "the row after the refused one is published");
-        await Eventually.Until(async () => await ScalarAsync(database, "SELECT count(*) FROM outbox_messages WHERE parked_at IS NOT NULL AND attempts >= 2") == 1,
+        await Eventually.Until(async () => await Sql.CountAsync(database, "SELECT count(*) FROM outbox_messages WHERE parked_at IS NOT NULL AND attempts >= 2") == 1,
             TimeSpan.FromSeconds(30), "the refused row is parked after its two attempts");
         Assert.Equal(0, await UnpublishedAsync(database));
     }
@@ -191,26 +191,15 @@ public sealed class OutboxTests(Infrastructure infra)
 
     private async Task DeclareExchangeAsync(string amqpVirtualHost, string exchange, string type)
     {
-        var user = Uri.UnescapeDataString(infra.RabbitMqUri.UserInfo is { Length: > 0 } info ? info : "guest:guest");
-        using var management = new HttpClient { BaseAddress = infra.RabbitMqManagementUri };
-        management.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(user)));
-        var vhost = Uri.EscapeDataString(new Uri(amqpVirtualHost).AbsolutePath.TrimStart('/'));
-        using var declared = await management.PutAsync($"api/exchanges/{vhost}/{Uri.EscapeDataString(exchange)}",
+        using var management = infra.CreateManagementClient();
+        using var declared = await management.PutAsync($"api/exchanges/{Infrastructure.VirtualHostOf(amqpVirtualHost)}/{Uri.EscapeDataString(exchange)}",
             new StringContent($$"""{"type":"{{type}}","durable":true}""", System.Text.Encoding.UTF8, "application/json"));
         declared.EnsureSuccessStatusCode();
     }
 
     /// <summary>Rows neither published nor parked.</summary>
-    private static Task<int> UnpublishedAsync(string database) =>
-        ScalarAsync(database, "SELECT count(*) FROM outbox_messages WHERE published_at IS NULL AND parked_at IS NULL");
-
-    private static async Task<int> ScalarAsync(string database, string sql)
-    {
-        await using var connection = new NpgsqlConnection(database);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return Convert.ToInt32(await command.ExecuteScalarAsync());
-    }
+    private static Task<long> UnpublishedAsync(string database) =>
+        Sql.CountAsync(database, "SELECT count(*) FROM outbox_messages WHERE published_at IS NULL AND parked_at IS NULL");
 
     public sealed class TestDbContext(DbContextOptions<TestDbContext> options) : DbContext(options)
     {

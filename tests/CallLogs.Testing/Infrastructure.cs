@@ -58,9 +58,16 @@ public sealed class Infrastructure : IAsyncLifetime
             Source = "private";
         }
 
-        _management = new HttpClient { BaseAddress = RabbitMqManagementUri };
+        _management = CreateManagementClient();
+    }
+
+    /// <summary>A client of RabbitMQ's management API, signed in as the broker's user (its paths start with <c>api/</c>).</summary>
+    public HttpClient CreateManagementClient()
+    {
+        var management = new HttpClient { BaseAddress = RabbitMqManagementUri };
         var userInfo = RabbitMqUri.UserInfo.Length > 0 ? Uri.UnescapeDataString(RabbitMqUri.UserInfo) : "guest:guest";
-        _management.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(userInfo)));
+        management.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(userInfo)));
+        return management;
     }
 
     public async Task DisposeAsync()
@@ -165,7 +172,7 @@ public sealed class Infrastructure : IAsyncLifetime
     }
 
     /// <summary>The virtual host of an amqp:// URI, escaped for the management API's paths.</summary>
-    private static string VirtualHostOf(string amqpUri) => Uri.EscapeDataString(new Uri(amqpUri).AbsolutePath.TrimStart('/'));
+    public static string VirtualHostOf(string amqpUri) => Uri.EscapeDataString(new Uri(amqpUri).AbsolutePath.TrimStart('/'));
 
     /// <summary>
     /// A connection string to a database name nobody used yet (the service's migrations create it, or the test); the

@@ -92,15 +92,6 @@ public static class CelParser
         return new Batch(rows, refused, null);
     }
 
-    /// <summary>One row given as a JSON element: the same check as each row of <see cref="ParseBatch"/>.</summary>
-    public static (CelRow? Row, List<string> Errors) Parse(JsonElement row, DateTimeOffset latest)
-    {
-        var reader = new Utf8JsonReader(JsonSerializer.SerializeToUtf8Bytes(row));
-        reader.Read();
-        var (parsed, errors, _) = ReadRow(ref reader, latest);
-        return (parsed, errors);
-    }
-
     /// <summary>Reads the row that starts at the reader's token and leaves the reader on the row's last token.</summary>
     private static (CelRow? Row, List<string> Errors, long? ClaimedId) ReadRow(ref Utf8JsonReader reader, DateTimeOffset latest)
     {
