@@ -4,6 +4,7 @@ using CallLogs.Export.Data;
 using CallLogs.Export.Domain;
 using CallLogs.Export.Extensions;
 using CallLogs.ServiceDefaults;
+using CallLogs.ServiceDefaults.Data;
 using CallLogs.ServiceDefaults.Messaging;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -15,10 +16,12 @@ namespace CallLogs.Export.Consumers;
 /// <summary>
 /// Keeps every ingested record until the hours it belongs to are exported; a redelivered batch stages nothing twice.
 /// A record that arrives more than the maximum lateness after its hour ended is refused: counted and logged, never
-/// silently dropped.
+/// silently dropped. Several ingested batches are staged in one transaction with one COPY straight into
+/// <c>staged_records</c>; only when that COPY meets a record staged already (a redelivery, or ingest publishing a
+/// batch again after its commit failed) is the transaction run again through a temporary table that skips them.
 /// </summary>
 public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource, IOptions<ExportOptions> options, TimeProvider clock,
-    ILogger<StageCallRecordsConsumer> logger) : IConsumer<CallRecordsIngested>
+    ILogger<StageCallRecordsConsumer> logger) : IConsumer<Batch<CallRecordsIngested>>
 {
     private static readonly Counter<long> Received = Telemetry.Meter.CreateCounter<long>(
         "calllogs.export.records_received", description: "Call records received from the ingest service");
@@ -26,40 +29,90 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
     private static readonly Counter<long> RefusedLate = Telemetry.Meter.CreateCounter<long>(
         "calllogs.export.records_refused_late", description: "Call records not exported because they arrived later than the maximum lateness after their hour");
 
+    private static readonly Counter<long> Redelivered = Telemetry.Meter.CreateCounter<long>(
+        "calllogs.export.staging_redelivered", description: "Staging transactions that met records staged already and skipped them");
+
     private const string Columns = "area_id, request_uuid, request_time, received_at, api_key, service_id, service_name, http_status_code, values";
 
-    public async Task Consume(ConsumeContext<CallRecordsIngested> context)
+    public async Task Consume(ConsumeContext<Batch<CallRecordsIngested>> context)
     {
-        var batch = context.Message;
         var now = clock.GetUtcNow();
-        var (records, late) = ExportRules.SplitLate(batch.Records, now, options.Value.MaxLateness);
-        if (late.Count > 0)
+        var staged = new List<(Guid AreaId, IReadOnlyList<CallRecord> Records)>(context.Message.Length);
+        var refused = new List<(CallRecordsIngested Batch, IReadOnlyList<CallRecord> Late)>();
+        foreach (var batch in context.Message.Select(m => m.Message))
+        {
+            var (records, late) = ExportRules.SplitLate(batch.Records, now, options.Value.MaxLateness);
+            if (records.Count > 0)
+            {
+                staged.Add((batch.AreaId, records));
+            }
+
+            if (late.Count > 0)
+            {
+                refused.Add((batch, late));
+            }
+        }
+
+        if (staged.Count > 0 && !await StageAsync(staged, now.UtcDateTime, skipStaged: false, context.CancellationToken))
+        {
+            Redelivered.Add(1);
+            await StageAsync(staged, now.UtcDateTime, skipStaged: true, context.CancellationToken);
+        }
+
+        foreach (var (batch, late) in refused)
         {
             RefusedLate.Add(late.Count);
             LogRefusedLate(logger, late.Count, batch.AreaId, batch.BatchId, late.Min(r => r.RequestTime), options.Value.MaxLateness);
         }
 
-        if (records.Count > 0)
-        {
-            await StageAsync(batch.AreaId, records, now.UtcDateTime, context.CancellationToken);
-        }
-
-        Received.Add(batch.Records.Count);
+        Received.Add(context.Message.Sum(m => m.Message.Records.Count));
     }
 
-    private async Task StageAsync(Guid areaId, IReadOnlyList<CallRecord> records, DateTime now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stages the records in one transaction; false, with nothing staged, when <paramref name="skipStaged"/> is false and
+    /// one of them is staged already.
+    /// </summary>
+    private async Task<bool> StageAsync(IReadOnlyList<(Guid AreaId, IReadOnlyList<CallRecord> Records)> batches, DateTime now, bool skipStaged,
+        CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await StagingSequence.LockSharedAsync(connection, transaction, cancellationToken);
+        if (!skipStaged)
+        {
+            try
+            {
+                await CopyAsync(connection, "staged_records", batches, now, cancellationToken);
+            }
+            catch (PostgresException e) when (e.IsUniqueViolation())
+            {
+                return false;
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            return true;
+        }
+
         await using (var create = new NpgsqlCommand($"CREATE TEMP TABLE IF NOT EXISTS staging_in ON COMMIT DELETE ROWS AS SELECT {Columns} FROM staged_records WITH NO DATA", connection, transaction))
         {
             await create.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await using (var copy = await connection.BeginBinaryImportAsync(
-            $"COPY staging_in ({Columns}) FROM STDIN (FORMAT BINARY)",
-            cancellationToken))
+        await CopyAsync(connection, "staging_in", batches, now, cancellationToken);
+        await using (var insert = new NpgsqlCommand($"INSERT INTO staged_records ({Columns}) SELECT {Columns} FROM staging_in ON CONFLICT DO NOTHING", connection, transaction))
+        {
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    private static async Task CopyAsync(NpgsqlConnection connection, string table, IReadOnlyList<(Guid AreaId, IReadOnlyList<CallRecord> Records)> batches,
+        DateTime now, CancellationToken cancellationToken)
+    {
+        await using var copy = await connection.BeginBinaryImportAsync($"COPY {table} ({Columns}) FROM STDIN (FORMAT BINARY)", cancellationToken);
+        foreach (var (areaId, records) in batches)
         {
             foreach (var record in records)
             {
@@ -74,16 +127,9 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
                 await WriteNullableAsync(copy, record.HttpStatusCode, NpgsqlDbType.Integer, cancellationToken);
                 await copy.WriteAsync(CallRecordFields.Values(record), NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken);
             }
-
-            await copy.CompleteAsync(cancellationToken);
         }
 
-        await using (var insert = new NpgsqlCommand($"INSERT INTO staged_records ({Columns}) SELECT {Columns} FROM staging_in ON CONFLICT DO NOTHING", connection, transaction))
-        {
-            await insert.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await transaction.CommitAsync(cancellationToken);
+        await copy.CompleteAsync(cancellationToken);
     }
 
     private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type, CancellationToken cancellationToken) =>
@@ -95,15 +141,23 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
 }
 
 /// <summary>
-/// One batch at a time, two fetched ahead: that stages faster than ingest accepts (bench/ExportBench measures it), in a
-/// bounded memory; more at once only hold more batches in memory. Instances share the queue, so a
-/// second one doubles the rate.
+/// Up to <see cref="MessageLimit"/> ingested batches at a time, one transaction for them all; the broker hands over
+/// twice that many so that the next batches are here when a transaction commits. Memory stays bounded by that
+/// number of batches. Instances share the queue.
 /// </summary>
 public sealed class StageCallRecordsConsumerDefinition : RetryingConsumerDefinition<StageCallRecordsConsumer>
 {
+    public const int MessageLimit = 8;
+
     public StageCallRecordsConsumerDefinition()
     {
-        ConcurrentMessageLimit = 1;
-        Endpoint(e => e.PrefetchCount = 2);
+        Endpoint(e => e.PrefetchCount = 2 * MessageLimit);
+    }
+
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<StageCallRecordsConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        base.ConfigureConsumer(endpointConfigurator, consumerConfigurator, context);
+        consumerConfigurator.Options<BatchOptions>(o => o.SetMessageLimit(MessageLimit).SetConcurrencyLimit(1).SetTimeLimit(TimeSpan.FromMilliseconds(50)));
     }
 }

@@ -14,7 +14,7 @@ public static class Extensions
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<ExportOptions>().BindConfiguration(ExportOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        builder.AddServiceDatabase<ExportDbContext>("exportdb");
+        builder.AddServiceDatabase<ExportDbContext>("exportdb", connection: c => c.WriteBufferSize = 64 * 1024);
         builder.AddOutbox<ExportDbContext>();
         builder.AddMessaging(bus =>
         {

@@ -1,0 +1,66 @@
+using System.Diagnostics.Metrics;
+using CallLogs.TestServers;
+using CallLogs.Contracts;
+using CallLogs.Testing;
+using Microsoft.EntityFrameworkCore;
+using static CallLogs.Export.Tests.ExportTestBed;
+
+namespace CallLogs.Export.Tests;
+
+/// <summary>
+/// Staging takes several ingested batches in one transaction and COPYs them straight into the staging table; a batch
+/// delivered again, alone or beside new ones, or records that ingest published twice under another batch id, are
+/// staged once, and the new records beside them are not lost.
+/// </summary>
+[Collection(InfrastructureCollection.Name)]
+public sealed class StagingTests(Infrastructure infra)
+{
+    [Fact]
+    public async Task Batches_delivered_again_or_overlapping_stage_every_record_exactly_once()
+    {
+        long skipping = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "calllogs.export.staging_redelivered")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref skipping, value));
+        listener.Start();
+
+        await using var bed = await ExportTestBed.StartAsync(infra);
+        var profile = await bed.CreateProfileAsync();
+        var records = Enumerable.Range(0, 400).Select(i => Record(Hour0.AddSeconds(i))).ToList();
+        var first = Batch(records[..100]);
+        await bed.IngestAsync([.. first.Records]);
+
+        // Published at once so that they share transactions: the first batch again (a redelivery), new records, a batch
+        // holding staged and new records under a new id (ingest publishing again after its commit failed), and one twice.
+        var overlapping = Batch([.. records[50..150], .. records[200..250]]);
+        var fresh = Batch(records[150..200]);
+        var twice = Batch(records[250..400]);
+        foreach (var batch in new[] { first, fresh, overlapping, twice, twice, first })
+        {
+            await bed.Bus.Publish(batch);
+        }
+
+        var uuids = records.Select(r => r.RequestUuid).ToList();
+        await Eventually.Until(async () => await bed.CountAsync(db => db.StagedRecords.CountAsync(s => uuids.Contains(s.RequestUuid))) == records.Count);
+        await bed.IngestAsync(Record(Hour0.AddMinutes(59))); // staged after everything above was consumed
+
+        var staged = await bed.QueryAsync(db => db.StagedRecords.AsNoTracking().Where(s => s.AreaId == bed.Area).Select(s => s.RequestUuid).ToListAsync());
+        Assert.Equal(records.Count + 1, staged.Count);
+        Assert.Equal(staged.Count, staged.Distinct().Count());
+        Assert.True(Interlocked.Read(ref skipping) > 0, "no staging transaction met a record staged already");
+
+        bed.Clock.SetUtcNow(Hour0.AddHours(1).AddMinutes(6));
+        await bed.RunExporterAsync();
+        var exported = await bed.ExportedUuidsAsync(profile);
+        Assert.Equal(staged.Order(), exported.Order());
+
+        CallRecordsIngested Batch(IReadOnlyList<CallRecord> batch) =>
+            new() { BatchId = Guid.NewGuid(), AreaId = bed.Area, AcceptedAt = bed.Clock.GetUtcNow(), Records = batch };
+    }
+}
