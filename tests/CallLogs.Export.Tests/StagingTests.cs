@@ -8,9 +8,9 @@ using static CallLogs.Export.Tests.ExportTestBed;
 namespace CallLogs.Export.Tests;
 
 /// <summary>
-/// Staging takes several ingested batches in one transaction and COPYs them straight into the staging table; a batch
-/// delivered again, alone or beside new ones, or records that ingest published twice under another batch id, are
-/// staged once, and the new records beside them are not lost.
+/// Staging COPYs each ingested batch straight into the staging table; a batch delivered again, or records that ingest
+/// published again under another batch id beside new ones, are staged once, and the new records beside them are not
+/// lost.
 /// </summary>
 [Collection(InfrastructureCollection.Name)]
 public sealed class StagingTests(Infrastructure infra)
@@ -36,8 +36,8 @@ public sealed class StagingTests(Infrastructure infra)
         var first = Batch(records[..100]);
         await bed.IngestAsync([.. first.Records]);
 
-        // Published at once so that they share transactions: the first batch again (a redelivery), new records, a batch
-        // holding staged and new records under a new id (ingest publishing again after its commit failed), and one twice.
+        // The first batch again (a redelivery), new records, a batch holding staged and new records under a new id (ingest
+        // publishing again after its commit failed), and one twice.
         var overlapping = Batch([.. records[50..150], .. records[200..250]]);
         var fresh = Batch(records[150..200]);
         var twice = Batch(records[250..400]);

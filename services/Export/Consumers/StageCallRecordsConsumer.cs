@@ -16,12 +16,12 @@ namespace CallLogs.Export.Consumers;
 /// <summary>
 /// Keeps every ingested record until the hours it belongs to are exported; a redelivered batch stages nothing twice.
 /// A record that arrives more than the maximum lateness after its hour ended is refused: counted and logged, never
-/// silently dropped. Several ingested batches are staged in one transaction with one COPY straight into
-/// <c>staged_records</c>; only when that COPY meets a record staged already (a redelivery, or ingest publishing a
-/// batch again after its commit failed) is the transaction run again through a temporary table that skips them.
+/// silently dropped. A batch is COPYed straight into <c>staged_records</c>; only when that COPY meets a record staged
+/// already (a redelivery, or ingest publishing a batch again after its commit failed) is the transaction run again
+/// through a temporary table that skips them.
 /// </summary>
 public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource, IOptions<ExportOptions> options, TimeProvider clock,
-    ILogger<StageCallRecordsConsumer> logger) : IConsumer<Batch<CallRecordsIngested>>
+    ILogger<StageCallRecordsConsumer> logger) : IConsumer<CallRecordsIngested>
 {
     private static readonly Counter<long> Received = Telemetry.Meter.CreateCounter<long>(
         "calllogs.export.records_received", description: "Call records received from the ingest service");
@@ -30,49 +30,35 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
         "calllogs.export.records_refused_late", description: "Call records not exported because they arrived later than the maximum lateness after their hour");
 
     private static readonly Counter<long> Redelivered = Telemetry.Meter.CreateCounter<long>(
-        "calllogs.export.staging_redelivered", description: "Staging transactions that met records staged already and skipped them");
+        "calllogs.export.staging_redelivered", description: "Ingested batches that held records staged already; those were skipped");
 
     private const string Columns = "area_id, request_uuid, request_time, received_at, api_key, service_id, service_name, http_status_code, values";
 
-    public async Task Consume(ConsumeContext<Batch<CallRecordsIngested>> context)
+    public async Task Consume(ConsumeContext<CallRecordsIngested> context)
     {
+        var batch = context.Message;
         var now = clock.GetUtcNow();
-        var staged = new List<(Guid AreaId, IReadOnlyList<CallRecord> Records)>(context.Message.Length);
-        var refused = new List<(CallRecordsIngested Batch, IReadOnlyList<CallRecord> Late)>();
-        foreach (var batch in context.Message.Select(m => m.Message))
-        {
-            var (records, late) = ExportRules.SplitLate(batch.Records, now, options.Value.MaxLateness);
-            if (records.Count > 0)
-            {
-                staged.Add((batch.AreaId, records));
-            }
-
-            if (late.Count > 0)
-            {
-                refused.Add((batch, late));
-            }
-        }
-
-        if (staged.Count > 0 && !await StageAsync(staged, now.UtcDateTime, skipStaged: false, context.CancellationToken))
+        var (records, late) = ExportRules.SplitLate(batch.Records, now, options.Value.MaxLateness);
+        if (records.Count > 0 && !await StageAsync(batch.AreaId, records, now.UtcDateTime, skipStaged: false, context.CancellationToken))
         {
             Redelivered.Add(1);
-            await StageAsync(staged, now.UtcDateTime, skipStaged: true, context.CancellationToken);
+            await StageAsync(batch.AreaId, records, now.UtcDateTime, skipStaged: true, context.CancellationToken);
         }
 
-        foreach (var (batch, late) in refused)
+        if (late.Count > 0)
         {
             RefusedLate.Add(late.Count);
             LogRefusedLate(logger, late.Count, batch.AreaId, batch.BatchId, late.Min(r => r.RequestTime), options.Value.MaxLateness);
         }
 
-        Received.Add(context.Message.Sum(m => m.Message.Records.Count));
+        Received.Add(batch.Records.Count);
     }
 
     /// <summary>
     /// Stages the records in one transaction; false, with nothing staged, when <paramref name="skipStaged"/> is false and
     /// one of them is staged already.
     /// </summary>
-    private async Task<bool> StageAsync(IReadOnlyList<(Guid AreaId, IReadOnlyList<CallRecord> Records)> batches, DateTime now, bool skipStaged,
+    private async Task<bool> StageAsync(Guid areaId, IReadOnlyList<CallRecord> records, DateTime now, bool skipStaged,
         CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -82,7 +68,7 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
         {
             try
             {
-                await CopyAsync(connection, "staged_records", batches, now, cancellationToken);
+                await CopyAsync(connection, "staged_records", areaId, records, now, cancellationToken);
             }
             catch (PostgresException e) when (e.IsUniqueViolation())
             {
@@ -98,7 +84,7 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
             await create.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await CopyAsync(connection, "staging_in", batches, now, cancellationToken);
+        await CopyAsync(connection, "staging_in", areaId, records, now, cancellationToken);
         await using (var insert = new NpgsqlCommand($"INSERT INTO staged_records ({Columns}) SELECT {Columns} FROM staging_in ON CONFLICT DO NOTHING", connection, transaction))
         {
             await insert.ExecuteNonQueryAsync(cancellationToken);
@@ -108,25 +94,22 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
         return true;
     }
 
-    private static async Task CopyAsync(NpgsqlConnection connection, string table, IReadOnlyList<(Guid AreaId, IReadOnlyList<CallRecord> Records)> batches,
-        DateTime now, CancellationToken cancellationToken)
+    private static async Task CopyAsync(NpgsqlConnection connection, string table, Guid areaId, IReadOnlyList<CallRecord> records, DateTime now,
+        CancellationToken cancellationToken)
     {
         await using var copy = await connection.BeginBinaryImportAsync($"COPY {table} ({Columns}) FROM STDIN (FORMAT BINARY)", cancellationToken);
-        foreach (var (areaId, records) in batches)
+        foreach (var record in records)
         {
-            foreach (var record in records)
-            {
-                await copy.StartRowAsync(cancellationToken);
-                await copy.WriteAsync(areaId, NpgsqlDbType.Uuid, cancellationToken);
-                await copy.WriteAsync(record.RequestUuid, NpgsqlDbType.Text, cancellationToken);
-                await copy.WriteAsync(record.RequestTime.UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
-                await copy.WriteAsync(now, NpgsqlDbType.TimestampTz, cancellationToken);
-                await WriteNullableAsync(copy, record.ApiKey, NpgsqlDbType.Text, cancellationToken);
-                await WriteNullableAsync(copy, record.ServiceId, NpgsqlDbType.Text, cancellationToken);
-                await WriteNullableAsync(copy, record.ServiceName, NpgsqlDbType.Text, cancellationToken);
-                await WriteNullableAsync(copy, record.HttpStatusCode, NpgsqlDbType.Integer, cancellationToken);
-                await copy.WriteAsync(CallRecordFields.Values(record), NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken);
-            }
+            await copy.StartRowAsync(cancellationToken);
+            await copy.WriteAsync(areaId, NpgsqlDbType.Uuid, cancellationToken);
+            await copy.WriteAsync(record.RequestUuid, NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(record.RequestTime.UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
+            await copy.WriteAsync(now, NpgsqlDbType.TimestampTz, cancellationToken);
+            await WriteNullableAsync(copy, record.ApiKey, NpgsqlDbType.Text, cancellationToken);
+            await WriteNullableAsync(copy, record.ServiceId, NpgsqlDbType.Text, cancellationToken);
+            await WriteNullableAsync(copy, record.ServiceName, NpgsqlDbType.Text, cancellationToken);
+            await WriteNullableAsync(copy, record.HttpStatusCode, NpgsqlDbType.Integer, cancellationToken);
+            await copy.WriteAsync(CallRecordFields.Values(record), NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken);
         }
 
         await copy.CompleteAsync(cancellationToken);
@@ -141,23 +124,14 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
 }
 
 /// <summary>
-/// Up to <see cref="MessageLimit"/> ingested batches at a time, one transaction for them all; the broker hands over
-/// twice that many so that the next batches are here when a transaction commits. Memory stays bounded by that
-/// number of batches. Instances share the queue.
+/// One batch at a time, two fetched ahead, in a bounded memory (more at once only held more batches in memory).
+/// Instances share the queue.
 /// </summary>
 public sealed class StageCallRecordsConsumerDefinition : RetryingConsumerDefinition<StageCallRecordsConsumer>
 {
-    public const int MessageLimit = 8;
-
     public StageCallRecordsConsumerDefinition()
     {
-        Endpoint(e => e.PrefetchCount = 2 * MessageLimit);
-    }
-
-    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<StageCallRecordsConsumer> consumerConfigurator, IRegistrationContext context)
-    {
-        base.ConfigureConsumer(endpointConfigurator, consumerConfigurator, context);
-        consumerConfigurator.Options<BatchOptions>(o => o.SetMessageLimit(MessageLimit).SetConcurrencyLimit(1).SetTimeLimit(TimeSpan.FromMilliseconds(50)));
+        ConcurrentMessageLimit = 1;
+        Endpoint(e => e.PrefetchCount = 2);
     }
 }
