@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CallLogs.Contracts;
+using CallLogs.Ingest.Backpressure;
 using CallLogs.Ingest.Data;
 using CallLogs.Ingest.Domain;
 using CallLogs.Ingest.Extensions;
@@ -27,6 +28,7 @@ public static class CallRecordsApi
 {
     private static readonly Counter<long> Accepted = Telemetry.Meter.CreateCounter<long>("calllogs.ingest.records_accepted", description: "Call records accepted (confirmed by the broker)");
     private static readonly Counter<long> Refused = Telemetry.Meter.CreateCounter<long>("calllogs.ingest.records_refused", description: "Call records refused as invalid");
+    private static readonly Counter<long> Deferred = Telemetry.Meter.CreateCounter<long>("calllogs.ingest.batches_deferred", description: "Batches answered 503 because the consumers of accepted records are behind");
     private static readonly Counter<long> Duplicates = Telemetry.Meter.CreateCounter<long>("calllogs.ingest.records_duplicate", description: "Call records already accepted before (gateway retries)");
 
     /// <summary>
@@ -49,9 +51,17 @@ public static class CallRecordsApi
     public sealed record IngestResponse(int Accepted, int Duplicates, int Refused, IReadOnlyList<RecordError> Errors);
 
     public static async Task<Results<Ok<IngestResponse>, ProblemHttpResult>> IngestCallRecords(
-        Guid areaId, HttpContext http, BatchAcceptance acceptance, AreaRetentionCache retention, IOptions<IngestOptions> options, TimeProvider clock,
-        CancellationToken cancellationToken)
+        Guid areaId, HttpContext http, BatchAcceptance acceptance, AreaRetentionCache retention, DownstreamLag downstream, IOptions<IngestOptions> options,
+        IOptions<BackpressureOptions> backpressure, TimeProvider clock, CancellationToken cancellationToken)
     {
+        if (downstream.IsBehind)
+        {
+            Deferred.Add(1);
+            http.Response.Headers.RetryAfter = ((int)backpressure.Value.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Ingest is holding batches back.",
+                detail: "The consumers of accepted records are behind, so none of this batch was accepted. Send the same batch again after the Retry-After delay.");
+        }
+
         var settings = options.Value;
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {

@@ -1,4 +1,5 @@
 using MassTransit;
+using CallLogs.Ingest.Backpressure;
 using CallLogs.Ingest.Data;
 using CallLogs.ServiceDefaults.Data;
 using CallLogs.ServiceDefaults.Messaging;
@@ -18,6 +19,9 @@ public static class Extensions
         builder.Services.AddSingleton<CallRecordStore>();
         builder.Services.AddSingleton<AreaRetentionCache>();
         builder.Services.AddScoped<BatchAcceptance>();
+        builder.Services.AddOptions<BackpressureOptions>().BindConfiguration(BackpressureOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<DownstreamLag>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DownstreamLag>());
         builder.Services.AddSingleton<RetentionJob>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RetentionJob>());
         return builder;

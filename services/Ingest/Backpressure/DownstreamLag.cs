@@ -1,0 +1,128 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using CallLogs.ServiceDefaults;
+using CallLogs.ServiceDefaults.Messaging;
+using Microsoft.Extensions.Options;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
+
+namespace CallLogs.Ingest.Backpressure;
+
+/// <summary>
+/// How far the consumers of accepted records are behind: the depth of each watched queue, read from RabbitMQ every
+/// poll interval. Once a queue reaches its limit, ingest defers batches (503 with Retry-After) until every queue is
+/// back under the resume mark, so gateways slow down to what the slowest consumer takes long before RabbitMQ's memory
+/// or disk alarm would block every publisher. A queue that does not exist yet (its consumer never started) or a
+/// broker that cannot be asked defers nothing: publishing then fails on its own and says so.
+/// </summary>
+public sealed partial class DownstreamLag(IConfiguration configuration, IOptions<BackpressureOptions> options, ILogger<DownstreamLag> logger)
+    : BackgroundService
+{
+    private static readonly ConcurrentDictionary<string, long> Depths = new();
+
+    private static readonly ObservableGauge<long> Depth = Telemetry.Meter.CreateObservableGauge("calllogs.ingest.downstream_queue_depth",
+        () => Depths.Select(d => new Measurement<long>(d.Value, new KeyValuePair<string, object?>("queue", d.Key))),
+        unit: "{message}", description: "Messages of accepted records that a watched consumer queue has not taken yet");
+
+    private volatile bool _behind;
+
+    /// <summary>Whether batches are deferred now.</summary>
+    public bool IsBehind => _behind;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        if (settings.Queues.Length == 0)
+        {
+            return;
+        }
+
+        var factory = new ConnectionFactory { Uri = new Uri(configuration.GetConnectionString(MessagingExtensions.ConnectionName)!), ClientProvidedName = "ingest-backpressure" };
+        IConnection? connection = null;
+        using var timer = new PeriodicTimer(settings.PollInterval);
+        try
+        {
+            do
+            {
+                try
+                {
+                    connection ??= await factory.CreateConnectionAsync(stoppingToken);
+                    Update(await ReadDepthsAsync(connection, settings.Queues, stoppingToken), settings);
+                }
+                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+                {
+                    LogUnreadable(logger, e);
+                    if (connection is { IsOpen: false })
+                    {
+                        await connection.DisposeAsync();
+                        connection = null;
+                    }
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>Each queue's depth; a queue that does not exist is left out (a passive declare of it closes the channel).</summary>
+    private static async Task<Dictionary<string, long>> ReadDepthsAsync(IConnection connection, string[] queues, CancellationToken cancellationToken)
+    {
+        var depths = new Dictionary<string, long>();
+        foreach (var queue in queues)
+        {
+            await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+            try
+            {
+                depths[queue] = (await channel.QueueDeclarePassiveAsync(queue, cancellationToken)).MessageCount;
+            }
+            catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 404)
+            {
+            }
+        }
+
+        return depths;
+    }
+
+    private void Update(Dictionary<string, long> depths, BackpressureOptions settings)
+    {
+        foreach (var gone in Depths.Keys.Except(depths.Keys))
+        {
+            Depths.TryRemove(gone, out _);
+        }
+
+        foreach (var (queue, depth) in depths)
+        {
+            Depths[queue] = depth;
+        }
+
+        var (deepest, messages) = depths.MaxBy(d => d.Value);
+        if (!_behind && messages >= settings.MaxQueuedMessages)
+        {
+            _behind = true;
+            LogBehind(logger, deepest, messages, settings.MaxQueuedMessages);
+        }
+        else if (_behind && depths.Values.All(d => d <= settings.ResumeQueuedMessages))
+        {
+            _behind = false;
+            LogCaughtUp(logger, settings.ResumeQueuedMessages);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Deferring call record batches (503): queue {Queue} holds {Depth} messages, the limit is {Limit}")]
+    private static partial void LogBehind(ILogger logger, string queue, long depth, long limit);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Taking call record batches again: every watched queue holds {Resume} messages or fewer")]
+    private static partial void LogCaughtUp(ILogger logger, long resume);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Could not read the watched queues' depths; the next poll tries again")]
+    private static partial void LogUnreadable(ILogger logger, Exception exception);
+}
