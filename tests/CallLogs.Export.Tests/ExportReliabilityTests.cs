@@ -195,7 +195,7 @@ public sealed class ExportReliabilityTests(Infrastructure infra)
         Assert.Contains("deleted", given.LastError);
 
         bed.Clock.SetUtcNow(HourClosed(3)); // hour 0 can no longer take records
-        await bed.Service.Services.GetRequiredService<HourlyExporter>().CleanUpAsync(CancellationToken.None);
+        await bed.Service.Services.GetRequiredService<StagingCleanupJob>().RunOnceAsync(CancellationToken.None);
         Assert.Equal(0, await bed.CountAsync(db => db.StagedRecords.CountAsync()));
         await bed.RunExporterAsync();
         Assert.Equal(1, (await bed.QueryAsync(db => db.Objects.AsNoTracking().SingleAsync(o => o.ProfileId == deleted))).Attempts); // never tried again
@@ -215,15 +215,15 @@ public sealed class ExportReliabilityTests(Infrastructure infra)
         await bed.IngestAsync(Record(Hour0.AddMinutes(10)));
         bed.Clock.SetUtcNow(HourClosed(0));
         await bed.RunExporterAsync();
-        var cleanup = bed.Service.Services.GetRequiredService<HourlyExporter>();
+        var cleanup = bed.Service.Services.GetRequiredService<StagingCleanupJob>();
 
         bed.Clock.SetUtcNow(HourClosed(2)); // past the lateness, but not yet failing for two hours: kept, and so are its records
-        await cleanup.CleanUpAsync(CancellationToken.None);
+        await cleanup.RunOnceAsync(CancellationToken.None);
         Assert.Equal(1, await bed.CountAsync(db => db.StagedRecords.CountAsync()));
         Assert.Equal(0, givenUp());
 
         bed.Clock.SetUtcNow(HourClosed(3));
-        await cleanup.CleanUpAsync(CancellationToken.None);
+        await cleanup.RunOnceAsync(CancellationToken.None);
         var abandoned = await bed.QueryAsync(db => db.Objects.AsNoTracking().SingleAsync(o => o.ProfileId == id));
         Assert.NotNull(abandoned.AbandonedAt);
         Assert.StartsWith("Given up after failing for 02:00:00", abandoned.LastError);

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using CallLogs.Audit.Data;
 using CallLogs.ServiceDefaults;
+using CallLogs.ServiceDefaults.Background;
 using Microsoft.EntityFrameworkCore;
 
 namespace CallLogs.Audit.Delivery;
@@ -10,9 +11,8 @@ namespace CallLogs.Audit.Delivery;
 /// has waited for delivery to S3, and how long ago the newest digest period ended. Every instance reports the same
 /// database-wide figures.
 /// </summary>
-public sealed partial class AuditFigures(IServiceScopeFactory scopes, TimeProvider clock, ILogger<AuditFigures> logger) : BackgroundService
+public sealed class AuditFigures(IServiceScopeFactory scopes, TimeProvider clock, ILogger<AuditFigures> logger) : PeriodicWorker(clock, logger)
 {
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
     private static double _deliveryDelay;
     private static double _sinceLastDigest;
 
@@ -22,36 +22,16 @@ public sealed partial class AuditFigures(IServiceScopeFactory scopes, TimeProvid
     private static readonly ObservableGauge<double> SinceLastDigest = Telemetry.Meter.CreateObservableGauge("calllogs.audit.last_digest_age",
         () => Volatile.Read(ref _sinceLastDigest), unit: "s", description: "Time since the end of the newest digest's period (0 before the first digest)");
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeSpan NextWait(DateTimeOffset lastStarted) => TimeSpan.FromSeconds(10);
+
+    public override async Task RunOnceAsync(CancellationToken cancellationToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await using var scope = scopes.CreateAsyncScope();
-                var db = scope.ServiceProvider.GetRequiredService<AuditDbContext>();
-                var now = clock.GetUtcNow();
-                var oldest = await db.Events.Where(e => e.LogFileId == null).MinAsync(e => (DateTimeOffset?)e.ReceivedAt, stoppingToken);
-                var digest = await db.Digests.MaxAsync(d => (DateTimeOffset?)d.PeriodEnd, stoppingToken);
-                Volatile.Write(ref _deliveryDelay, oldest is { } o ? Math.Max(0, (now - o).TotalSeconds) : 0);
-                Volatile.Write(ref _sinceLastDigest, digest is { } d ? Math.Max(0, (now - d).TotalSeconds) : 0);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogFailed(logger, ex);
-            }
-
-            try
-            {
-                await Task.Delay(Interval, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AuditDbContext>();
+        var now = Clock.GetUtcNow();
+        var oldest = await db.Events.Where(e => e.LogFileId == null).MinAsync(e => (DateTimeOffset?)e.ReceivedAt, cancellationToken);
+        var digest = await db.Digests.MaxAsync(d => (DateTimeOffset?)d.PeriodEnd, cancellationToken);
+        Volatile.Write(ref _deliveryDelay, oldest is { } o ? Math.Max(0, (now - o).TotalSeconds) : 0);
+        Volatile.Write(ref _sinceLastDigest, digest is { } d ? Math.Max(0, (now - d).TotalSeconds) : 0);
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the audit figures failed; the next round tries again")]
-    private static partial void LogFailed(ILogger logger, Exception exception);
 }

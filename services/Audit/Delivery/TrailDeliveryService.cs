@@ -1,49 +1,37 @@
+using CallLogs.ServiceDefaults.Background;
 using Microsoft.Extensions.Options;
 
 namespace CallLogs.Audit.Delivery;
 
-/// <summary>Every <see cref="AuditOptions.DeliveryInterval"/>: deliver new events, write due digests, purge old events.</summary>
+/// <summary>Every <see cref="AuditOptions.DeliveryInterval"/>: deliver new events, write due digests, and at most once an hour purge old events.</summary>
 public sealed partial class TrailDeliveryService(
     TrailWriter writer,
     IOptions<AuditOptions> options,
     TimeProvider clock,
-    ILogger<TrailDeliveryService> logger) : BackgroundService
+    ILogger<TrailDeliveryService> logger) : PeriodicWorker(clock, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var nextPurge = DateTimeOffset.MinValue;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(options.Value.DeliveryInterval, clock, stoppingToken);
-                await writer.DeliverAsync(stoppingToken);
-                var now = clock.GetUtcNow();
-                await writer.WriteDigestsAsync(now, stoppingToken);
-                if (now >= nextPurge)
-                {
-                    var purged = await writer.PurgeAsync(now, stoppingToken);
-                    if (purged > 0)
-                    {
-                        LogPurged(logger, purged);
-                    }
+    private DateTimeOffset _nextPurge = DateTimeOffset.MinValue;
 
-                    nextPurge = now.AddHours(1);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+    protected override bool RunsAtStart => false;
+
+    protected override TimeSpan NextWait(DateTimeOffset lastStarted) => options.Value.DeliveryInterval;
+
+    public override async Task RunOnceAsync(CancellationToken cancellationToken)
+    {
+        await writer.DeliverAsync(cancellationToken);
+        var now = Clock.GetUtcNow();
+        await writer.WriteDigestsAsync(now, cancellationToken);
+        if (now >= _nextPurge)
+        {
+            var purged = await writer.PurgeAsync(now, cancellationToken);
+            if (purged > 0)
             {
-                return;
+                LogPurged(Logger, purged);
             }
-            catch (Exception ex)
-            {
-                LogPassFailed(logger, ex);
-            }
+
+            _nextPurge = now.AddHours(1);
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Audit delivery pass failed; the next pass retries what is left")]
-    private static partial void LogPassFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Purged {Count} audit events past the retention period")]
     private static partial void LogPurged(ILogger logger, int count);

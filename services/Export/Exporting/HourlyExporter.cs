@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using CallLogs.Export.Data;
 using CallLogs.Export.Extensions;
+using CallLogs.ServiceDefaults.Background;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -8,58 +9,20 @@ using Npgsql;
 namespace CallLogs.Export.Exporting;
 
 /// <summary>
-/// Two loops. Every poll: plan the closed hours of every live profile, then upload every due object. Once an hour,
-/// on its own so that a long upload queue never delays it: clean up the staging. A failure of one profile's planning
-/// or of one object is that profile's or object's; a failure of a whole pass (the database away) is logged and the
-/// next poll tries again.
+/// Every poll: plan the closed hours of every live profile, then upload every due object (the staging's cleanup runs
+/// on its own, <see cref="StagingCleanupJob"/>, so that a long upload queue never delays it). A failure of one
+/// profile's planning or of one object is that profile's or object's; a failure of a whole pass (the database away) is
+/// logged and the next poll tries again. The first pass waits until the service has started: on a busy machine it
+/// would take the processor from the start itself.
 /// </summary>
 public sealed partial class HourlyExporter(IServiceScopeFactory scopes, NpgsqlDataSource dataSource, IOptions<ExportOptions> options, TimeProvider clock,
     IHostApplicationLifetime lifetime, ILogger<HourlyExporter> logger)
-    : BackgroundService
+    : PeriodicWorker(clock, logger, lifetime)
 {
-    private static readonly TimeSpan CleanupInterval = TimeSpan.FromHours(1);
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        // The first pass waits until the service has started: on a busy machine it would take the processor from the start itself.
-        var started = new TaskCompletionSource();
-        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
-        using (stoppingToken.Register(() => started.TrySetResult()))
-        {
-            await started.Task;
-        }
-
-        await Task.WhenAll(
-            RepeatAsync(RunOnceAsync, options.Value.PollInterval, stoppingToken),
-            RepeatAsync(CleanUpAsync, CleanupInterval, stoppingToken));
-    }
-
-    private async Task RepeatAsync(Func<CancellationToken, Task> work, TimeSpan interval, CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await work(stoppingToken);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogFailed(logger, ex, interval);
-            }
-
-            try
-            {
-                await Task.Delay(interval, clock, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    protected override TimeSpan NextWait(DateTimeOffset lastStarted) => options.Value.PollInterval;
 
     /// <summary>One pass of planning and uploads; tests call it directly with an injected clock.</summary>
-    public async Task RunOnceAsync(CancellationToken cancellationToken)
+    public override async Task RunOnceAsync(CancellationToken cancellationToken)
     {
         List<Guid> profiles;
         await using (var scope = scopes.CreateAsyncScope())
@@ -79,7 +42,7 @@ public sealed partial class HourlyExporter(IServiceScopeFactory scopes, NpgsqlDa
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
-                LogPlanningFailed(logger, ex, profile);
+                LogPlanningFailed(Logger, ex, profile);
             }
         }
 
@@ -87,15 +50,8 @@ public sealed partial class HourlyExporter(IServiceScopeFactory scopes, NpgsqlDa
         var uploads = await Task.WhenAll(Enumerable.Range(0, options.Value.UploadConcurrency).Select(_ => UploadDueObjectsAsync(cancellationToken)));
         if (planned + uploads.Sum() > 0)
         {
-            LogPass(logger, profiles.Count, planned, planning.TotalSeconds, uploads.Sum(), (Stopwatch.GetElapsedTime(started) - planning).TotalSeconds);
+            LogPass(Logger, profiles.Count, planned, planning.TotalSeconds, uploads.Sum(), (Stopwatch.GetElapsedTime(started) - planning).TotalSeconds);
         }
-    }
-
-    /// <summary>The hourly cleanup of the staging; tests call it directly.</summary>
-    public async Task CleanUpAsync(CancellationToken cancellationToken)
-    {
-        await using var scope = scopes.CreateAsyncScope();
-        await scope.ServiceProvider.GetRequiredService<StagingCleanup>().RunAsync(cancellationToken);
     }
 
     /// <summary>Uploads due objects one after the other until none is left; returns how many it took.</summary>
@@ -119,7 +75,4 @@ public sealed partial class HourlyExporter(IServiceScopeFactory scopes, NpgsqlDa
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Planning export profile {ProfileId} failed; the other profiles go on and it is tried again at the next poll")]
     private static partial void LogPlanningFailed(ILogger logger, Exception exception, Guid profileId);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "An export job failed; it runs again in {Interval}")]
-    private static partial void LogFailed(ILogger logger, Exception exception, TimeSpan interval);
 }

@@ -34,6 +34,8 @@ public static class Extensions
         builder.Services.AddScoped<StagingCleanup>();
         builder.Services.AddSingleton<HourlyExporter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HourlyExporter>());
+        builder.Services.AddSingleton<StagingCleanupJob>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<StagingCleanupJob>());
         builder.Services.AddHostedService<ExportFigures>();
         return builder;
     }

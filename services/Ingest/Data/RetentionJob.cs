@@ -1,4 +1,5 @@
 using CallLogs.Ingest.Extensions;
+using CallLogs.ServiceDefaults.Background;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -10,38 +11,16 @@ namespace CallLogs.Ingest.Data;
 /// expiry day. The change is marked done once every instance's cached setting is surely the new one.
 /// </summary>
 public sealed partial class RetentionJob(IServiceScopeFactory scopes, CallRecordStore store, IOptions<IngestOptions> options, TimeProvider clock,
-    ILogger<RetentionJob> logger) : BackgroundService
+    ILogger<RetentionJob> logger) : PeriodicWorker(clock, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await RunOnceAsync(stoppingToken);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogFailed(logger, ex);
-            }
+    protected override TimeSpan NextWait(DateTimeOffset lastStarted) => options.Value.RetentionInterval;
 
-            try
-            {
-                await Task.Delay(options.Value.RetentionInterval, clock, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
-
-    public async Task RunOnceAsync(CancellationToken cancellationToken)
+    public override async Task RunOnceAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IngestDbContext>();
         var settings = await db.AreaRetentions.AsNoTracking().ToListAsync(cancellationToken);
-        var now = clock.GetUtcNow();
+        var now = Clock.GetUtcNow();
         var changed = settings.Where(a => a.RehomePending).ToList();
         var (dropped, deleted) = await store.ExpireAsync(now, options.Value.DefaultRetentionDays, settings.ToDictionary(a => a.AreaId, a => a.Days),
             changed.Select(a => a.AreaId).ToList(), cancellationToken);
@@ -54,13 +33,10 @@ public sealed partial class RetentionJob(IServiceScopeFactory scopes, CallRecord
 
         if (dropped + deleted > 0)
         {
-            LogExpired(logger, dropped, deleted);
+            LogExpired(Logger, dropped, deleted);
         }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Retention: dropped {Partitions} day partitions, deleted {Rows} rows")]
     private static partial void LogExpired(ILogger logger, int partitions, int rows);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Retention pass failed; trying again at the next interval")]
-    private static partial void LogFailed(ILogger logger, Exception exception);
 }

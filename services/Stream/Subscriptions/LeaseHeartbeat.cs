@@ -1,3 +1,4 @@
+using CallLogs.ServiceDefaults.Background;
 using CallLogs.Stream.Data;
 using CallLogs.Stream.Extensions;
 using Microsoft.EntityFrameworkCore;
@@ -10,29 +11,22 @@ namespace CallLogs.Stream.Subscriptions;
 /// for the revocation event), and removes lapsed leases of crashed clients or instances.
 /// </summary>
 public sealed partial class LeaseHeartbeat(IServiceScopeFactory scopes, SubscriberRegistry registry, IOptions<StreamOptions> options,
-    TimeProvider clock, ILogger<LeaseHeartbeat> logger) : BackgroundService
+    TimeProvider clock, ILogger<LeaseHeartbeat> logger) : PeriodicWorker(clock, logger)
 {
     private DateTimeOffset _lastRenewed = clock.GetUtcNow();
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override bool RunsAtStart => false;
+
+    /// <summary>Beats keep their pace: the time a beat took comes off the wait after it.</summary>
+    protected override TimeSpan NextWait(DateTimeOffset lastStarted) => lastStarted + options.Value.HeartbeatInterval - Clock.GetUtcNow();
+
+    public override async Task RunOnceAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(options.Value.HeartbeatInterval, clock);
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-        {
-            try
-            {
-                // A beat never outlasts half a lease: a database that does not answer must not delay the check below.
-                using var beat = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                beat.CancelAfter(options.Value.LeaseTimeToLive / 2);
-                await BeatAsync(beat.Token);
-                _lastRenewed = clock.GetUtcNow();
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogFailed(logger, ex);
-                await CloseIfPlacesMayBeLostAsync();
-            }
-        }
+        // A beat never outlasts half a lease: a database that does not answer must not delay the check below.
+        using var beat = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        beat.CancelAfter(options.Value.LeaseTimeToLive / 2);
+        await BeatAsync(beat.Token);
+        _lastRenewed = Clock.GetUtcNow();
     }
 
     /// <summary>
@@ -40,11 +34,11 @@ public sealed partial class LeaseHeartbeat(IServiceScopeFactory scopes, Subscrib
     /// subscriptions then hold places it can no longer prove, so they are closed (clients reconnect), and the limit per
     /// channel holds across instances even through a database outage.
     /// </summary>
-    private async Task CloseIfPlacesMayBeLostAsync()
+    protected override async Task OnFailedAsync()
     {
-        if (clock.GetUtcNow() - _lastRenewed >= options.Value.LeaseTimeToLive && registry.All.Count > 0)
+        if (Clock.GetUtcNow() - _lastRenewed >= options.Value.LeaseTimeToLive && registry.All.Count > 0)
         {
-            LogPlacesLost(logger, registry.All.Count);
+            LogPlacesLost(Logger, registry.All.Count);
             await registry.CloseAsync(_ => true, "The stream lost its connection to its database, so this subscription's place could not be kept. Reconnect.");
         }
     }
@@ -53,7 +47,7 @@ public sealed partial class LeaseHeartbeat(IServiceScopeFactory scopes, Subscrib
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<StreamDbContext>();
-        var now = clock.GetUtcNow();
+        var now = Clock.GetUtcNow();
         var local = registry.All;
         if (local.Count > 0)
         {
@@ -90,7 +84,4 @@ public sealed partial class LeaseHeartbeat(IServiceScopeFactory scopes, Subscrib
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stream lost its database for longer than a lease lives; closing {Count} subscriptions whose places may be taken")]
     private static partial void LogPlacesLost(ILogger logger, int count);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Stream lease heartbeat failed; retrying")]
-    private static partial void LogFailed(ILogger logger, Exception exception);
 }

@@ -1,3 +1,4 @@
+using CallLogs.ServiceDefaults.Background;
 using CallLogs.Telephony.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -9,39 +10,22 @@ namespace CallLogs.Telephony.Data;
 /// PostgreSQL advisory lock); an area busy with another run is skipped until the next night.
 /// </summary>
 public sealed partial class TelephonyJobs(IServiceScopeFactory scopes, AreaLocks locks, IOptions<TelephonyOptions> options, TimeProvider clock,
-    ILogger<TelephonyJobs> logger) : BackgroundService
+    ILogger<TelephonyJobs> logger) : PeriodicWorker(clock, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override bool RunsAtStart => false;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        options.Value.RunScheduledJobs ? base.ExecuteAsync(stoppingToken) : Task.CompletedTask;
+
+    /// <summary>Until the next <see cref="TelephonyOptions.NightlyGenerationAt"/>.</summary>
+    protected override TimeSpan NextWait(DateTimeOffset lastStarted)
     {
-        if (!options.Value.RunScheduledJobs)
-        {
-            return;
-        }
-
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            var now = clock.GetUtcNow();
-            var next = new DateTimeOffset(DateOnly.FromDateTime(now.UtcDateTime).ToDateTime(options.Value.NightlyGenerationAt), TimeSpan.Zero);
-            if (next <= now)
-            {
-                next = next.AddDays(1);
-            }
-
-            try
-            {
-                await Task.Delay(next - now, clock, stoppingToken);
-                await RunNightlyAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                LogFailed(logger, ex);
-            }
-        }
+        var now = Clock.GetUtcNow();
+        var next = new DateTimeOffset(DateOnly.FromDateTime(now.UtcDateTime).ToDateTime(options.Value.NightlyGenerationAt), TimeSpan.Zero);
+        return (next > now ? next : next.AddDays(1)) - now;
     }
+
+    public override Task RunOnceAsync(CancellationToken cancellationToken) => RunNightlyAsync(cancellationToken);
 
     /// <summary>Generation then purge for every area; false when another instance runs the nightly job right now.</summary>
     public async Task<bool> RunNightlyAsync(CancellationToken ct)
@@ -49,7 +33,7 @@ public sealed partial class TelephonyJobs(IServiceScopeFactory scopes, AreaLocks
         await using var nightly = await locks.TryNightlyAsync(ct);
         if (nightly is null)
         {
-            LogNightlyElsewhere(logger);
+            LogNightlyElsewhere(Logger);
             return false;
         }
 
@@ -61,11 +45,11 @@ public sealed partial class TelephonyJobs(IServiceScopeFactory scopes, AreaLocks
             var purged = generated is null ? null : await runs.PurgeAsync(area, ct);
             if (generated is null || purged is null)
             {
-                LogAreaBusy(logger, area);
+                LogAreaBusy(Logger, area);
                 continue;
             }
 
-            LogDone(logger, area, generated.Value.Result.Created, generated.Value.Result.CelRows, purged.Value.CallLogs, purged.Value.CelRows);
+            LogDone(Logger, area, generated.Value.Result.Created, generated.Value.Result.CelRows, purged.Value.CallLogs, purged.Value.CelRows);
         }
 
         return true;
@@ -79,7 +63,4 @@ public sealed partial class TelephonyJobs(IServiceScopeFactory scopes, AreaLocks
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Nightly run, area {AreaId}: skipped, another generation or purge of the area is running")]
     private static partial void LogAreaBusy(ILogger logger, Guid areaId);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Telephony nightly job failed; next try tomorrow")]
-    private static partial void LogFailed(ILogger logger, Exception exception);
 }
