@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using CallLogs.ServiceDefaults;
+using CallLogs.ServiceDefaults.Background;
 using CallLogs.ServiceDefaults.Messaging;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
@@ -15,8 +16,8 @@ namespace CallLogs.Ingest.Backpressure;
 /// or disk alarm would block every publisher. A queue that does not exist yet (its consumer never started) or a
 /// broker that cannot be asked defers nothing: publishing then fails on its own and says so.
 /// </summary>
-public sealed partial class DownstreamLag(IConfiguration configuration, IOptions<BackpressureOptions> options, ILogger<DownstreamLag> logger)
-    : BackgroundService
+public sealed partial class DownstreamLag(IConfiguration configuration, IOptions<BackpressureOptions> options, TimeProvider clock, ILogger<DownstreamLag> logger)
+    : PeriodicWorker(clock, logger)
 {
     private static readonly ConcurrentDictionary<string, long> Depths = new();
 
@@ -24,12 +25,21 @@ public sealed partial class DownstreamLag(IConfiguration configuration, IOptions
         () => Depths.Select(d => new Measurement<long>(d.Value, new KeyValuePair<string, object?>("queue", d.Key))),
         unit: "{message}", description: "Messages of accepted records that a watched consumer queue has not taken yet");
 
+    private readonly ConnectionFactory _factory = new()
+    {
+        Uri = new Uri(configuration.GetConnectionString(MessagingExtensions.ConnectionName)!),
+        ClientProvidedName = "ingest-backpressure",
+    };
+
+    private IConnection? _connection;
     private volatile bool _behind;
 
     /// <summary>Whether batches are deferred now.</summary>
     public bool IsBehind => _behind;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override TimeSpan NextWait(DateTimeOffset lastStarted) => options.Value.PollInterval;
+
+    public override async Task RunOnceAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
         if (settings.Queues.Length == 0)
@@ -37,59 +47,38 @@ public sealed partial class DownstreamLag(IConfiguration configuration, IOptions
             return;
         }
 
-        var factory = new ConnectionFactory { Uri = new Uri(configuration.GetConnectionString(MessagingExtensions.ConnectionName)!), ClientProvidedName = "ingest-backpressure" };
-        IConnection? connection = null;
-        using var timer = new PeriodicTimer(settings.PollInterval);
-        try
+        if (_connection is { IsOpen: false })
         {
-            do
-            {
-                try
-                {
-                    connection ??= await factory.CreateConnectionAsync(stoppingToken);
-                    Update(await ReadDepthsAsync(connection, settings.Queues, stoppingToken), settings);
-                }
-                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-                {
-                    LogUnreadable(logger, e);
-                    if (connection is { IsOpen: false })
-                    {
-                        await connection.DisposeAsync();
-                        connection = null;
-                    }
-                }
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
+            await _connection.DisposeAsync();
+            _connection = null;
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            if (connection is not null)
-            {
-                await connection.DisposeAsync();
-            }
-        }
-    }
 
-    /// <summary>Each queue's depth; a queue that does not exist is left out (a passive declare of it closes the channel).</summary>
-    private static async Task<Dictionary<string, long>> ReadDepthsAsync(IConnection connection, string[] queues, CancellationToken cancellationToken)
-    {
+        _connection ??= await _factory.CreateConnectionAsync(cancellationToken);
         var depths = new Dictionary<string, long>();
-        foreach (var queue in queues)
+        foreach (var queue in settings.Queues)
         {
-            await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+            await using var channel = await _connection.CreateChannelAsync(cancellationToken: cancellationToken);
             try
             {
                 depths[queue] = (await channel.QueueDeclarePassiveAsync(queue, cancellationToken)).MessageCount;
             }
             catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 404)
             {
+                // No such queue (a passive declare of it closes the channel): nothing waits in it.
             }
         }
 
-        return depths;
+        Update(depths, settings);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync();
+            _connection = null;
+        }
     }
 
     private void Update(Dictionary<string, long> depths, BackpressureOptions settings)
@@ -108,12 +97,12 @@ public sealed partial class DownstreamLag(IConfiguration configuration, IOptions
         if (!_behind && messages >= settings.MaxQueuedMessages)
         {
             _behind = true;
-            LogBehind(logger, deepest, messages, settings.MaxQueuedMessages);
+            LogBehind(Logger, deepest, messages, settings.MaxQueuedMessages);
         }
         else if (_behind && depths.Values.All(d => d <= settings.ResumeQueuedMessages))
         {
             _behind = false;
-            LogCaughtUp(logger, settings.ResumeQueuedMessages);
+            LogCaughtUp(Logger, settings.ResumeQueuedMessages);
         }
     }
 
@@ -122,7 +111,4 @@ public sealed partial class DownstreamLag(IConfiguration configuration, IOptions
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Taking call record batches again: every watched queue holds {Resume} messages or fewer")]
     private static partial void LogCaughtUp(ILogger logger, long resume);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Could not read the watched queues' depths; the next poll tries again")]
-    private static partial void LogUnreadable(ILogger logger, Exception exception);
 }
