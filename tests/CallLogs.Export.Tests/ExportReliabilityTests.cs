@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using CallLogs.Contracts;
 using CallLogs.Export.Data;
 using CallLogs.Export.Exporting;
@@ -26,25 +25,6 @@ public sealed class ExportReliabilityTests(Infrastructure infra)
     {
         await using var scope = service.Services.CreateAsyncScope();
         return await scope.ServiceProvider.GetRequiredService<HourPlanner>().PlanAsync(profile, mark, CancellationToken.None);
-    }
-
-    /// <summary>Sums what a counter of the export service records while the returned listener lives.</summary>
-    private static (MeterListener Listener, Func<long> Total) Count(string instrumentName)
-    {
-        long total = 0;
-        var listener = new MeterListener
-        {
-            InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Name == instrumentName)
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            },
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref total, value));
-        listener.Start();
-        return (listener, () => Interlocked.Read(ref total));
     }
 
     [Fact]
@@ -144,8 +124,7 @@ public sealed class ExportReliabilityTests(Infrastructure infra)
     [Fact]
     public async Task A_failing_upload_is_retried_with_the_file_built_the_first_time_and_shows_its_error_until_it_is_written()
     {
-        var (listener, built) = Count("calllogs.export.files_built");
-        using var _ = listener;
+        using var built = new Measurements("calllogs.export.files_built");
         await using var bed = await ExportTestBed.StartAsync(infra);
         var missing = $"missing-{Guid.NewGuid():N}"[..30];
         var id = await bed.CreateProfileAsync(bed.Profile() with { S3Bucket = missing });
@@ -155,7 +134,7 @@ public sealed class ExportReliabilityTests(Infrastructure infra)
         var status = await bed.StatusAsync(id);
         Assert.Equal(1, status.HoursPending);
         Assert.Contains("bucket does not exist", status.LastError, StringComparison.OrdinalIgnoreCase);
-        Assert.Equal(1, built());
+        Assert.Equal(1, built.Total);
 
         for (var attempt = 1; attempt <= 3; attempt++)
         {
@@ -164,7 +143,7 @@ public sealed class ExportReliabilityTests(Infrastructure infra)
         }
 
         Assert.Equal(4, await bed.QueryAsync(db => db.Objects.Where(o => o.ProfileId == id).Select(o => o.Attempts).SingleAsync()));
-        Assert.Equal(1, built());
+        Assert.Equal(1, built.Total);
 
         using var s3 = infra.CreateS3Client();
         await s3.PutBucketAsync(missing);
@@ -172,7 +151,7 @@ public sealed class ExportReliabilityTests(Infrastructure infra)
         await bed.RunExporterAsync();
         var listed = await s3.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = missing });
         Assert.Single(listed.S3Objects);
-        Assert.Equal(1, built());
+        Assert.Equal(1, built.Total);
         Assert.Null((await bed.StatusAsync(id)).LastError);
         Assert.Empty(Directory.Exists(ObjectFiles.Folder) ? Directory.GetFiles(ObjectFiles.Folder, $"{await bed.QueryAsync(db => db.Objects.Where(o => o.ProfileId == id).Select(o => o.Id).SingleAsync())}-*") : []);
     }
@@ -204,8 +183,7 @@ public sealed class ExportReliabilityTests(Infrastructure infra)
     [Fact]
     public async Task An_object_that_keeps_failing_is_given_up_after_the_set_time_counted_and_its_records_dropped()
     {
-        var (listener, givenUp) = Count("calllogs.export.objects_given_up");
-        using var _ = listener;
+        using var givenUp = new Measurements("calllogs.export.objects_given_up");
         await using var bed = await ExportTestBed.StartAsync(infra, new Dictionary<string, string?>
         {
             ["Export:MaxLateness"] = "01:00:00",
@@ -220,14 +198,14 @@ public sealed class ExportReliabilityTests(Infrastructure infra)
         bed.Clock.SetUtcNow(HourClosed(2)); // past the lateness, but not yet failing for two hours: kept, and so are its records
         await cleanup.RunOnceAsync(CancellationToken.None);
         Assert.Equal(1, await bed.CountAsync(db => db.StagedRecords.CountAsync()));
-        Assert.Equal(0, givenUp());
+        Assert.Equal(0, givenUp.Total);
 
         bed.Clock.SetUtcNow(HourClosed(3));
         await cleanup.RunOnceAsync(CancellationToken.None);
         var abandoned = await bed.QueryAsync(db => db.Objects.AsNoTracking().SingleAsync(o => o.ProfileId == id));
         Assert.NotNull(abandoned.AbandonedAt);
         Assert.StartsWith("Given up after failing for 02:00:00", abandoned.LastError);
-        Assert.Equal(1, givenUp());
+        Assert.Equal(1, givenUp.Total);
         Assert.Equal(0, await bed.CountAsync(db => db.StagedRecords.CountAsync()));
         Assert.Equal(0, (await bed.StatusAsync(id)).HoursPending);
     }
@@ -235,8 +213,7 @@ public sealed class ExportReliabilityTests(Infrastructure infra)
     [Fact]
     public async Task Hours_that_planning_reaches_only_after_the_maximum_lateness_are_counted_and_logged_as_lost()
     {
-        var (listener, lost) = Count("calllogs.export.hours_lost_late");
-        using var _ = listener;
+        using var lost = new Measurements("calllogs.export.hours_lost_late");
         await using var bed = await ExportTestBed.StartAsync(infra, new Dictionary<string, string?> { ["Export:MaxLateness"] = "01:00:00" });
         var profile = await bed.CreateProfileAsync();
         await bed.IngestAsync(Record(Hour0.AddHours(4).AddMinutes(30)));
@@ -244,7 +221,7 @@ public sealed class ExportReliabilityTests(Infrastructure infra)
         bed.Clock.SetUtcNow(HourClosed(4)); // planning was down since before 07:00; now 12:06: only 11:00 can still be complete
         await bed.RunExporterAsync();
 
-        Assert.Equal(4, lost());
+        Assert.Equal(4, lost.Total);
         Assert.Contains(bed.Logs.Entries, e => e.Message.Contains("4 hours of export profile", StringComparison.Ordinal) && e.Message.Contains(profile.ToString(), StringComparison.Ordinal));
         var hours = await bed.QueryAsync(db => db.Objects.Where(o => o.ProfileId == profile).Select(o => o.HourStart).ToListAsync());
         Assert.Equal([Hour0.AddHours(4)], hours);

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Json;
 using CallLogs.TestServers;
@@ -123,17 +122,7 @@ public sealed class ExportScenarioTests(Infrastructure infra)
         bed.Clock.SetUtcNow(HourClosed(0));
         await bed.RunExporterAsync();
 
-        long refused = 0;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Name == "calllogs.export.records_refused_late")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref refused, value));
-        listener.Start();
+        using var refused = new Measurements("calllogs.export.records_refused_late");
 
         // 10:06: a record of 07:00-08:00 is more than an hour late; one of 09:00-10:00 is not.
         bed.Clock.SetUtcNow(HourClosed(2));
@@ -142,7 +131,7 @@ public sealed class ExportScenarioTests(Infrastructure infra)
         await bed.Bus.Publish(new CallRecordsIngested { BatchId = Guid.NewGuid(), AreaId = bed.Area, AcceptedAt = bed.Clock.GetUtcNow(), Records = [tooLate, fine, onTime] });
         await Eventually.Until(async () => await bed.CountAsync(db => db.StagedRecords.CountAsync(s => s.RequestUuid == fine.RequestUuid)) == 1);
         Assert.Equal(0, await bed.CountAsync(db => db.StagedRecords.CountAsync(s => s.RequestUuid == tooLate.RequestUuid)));
-        await Eventually.Until(() => Task.FromResult(Interlocked.Read(ref refused) == 2)); // the late one and the redelivered old one
+        await Eventually.Until(() => Task.FromResult(refused.Total == 2)); // the late one and the redelivered old one
 
         await bed.RunExporterAsync(); // its hourly cleanup runs too
         await using (var scope = bed.Service.Services.CreateAsyncScope())
@@ -155,7 +144,7 @@ public sealed class ExportScenarioTests(Infrastructure infra)
         Assert.Equal(1, await bed.CountAsync(db => db.StagedRecords.CountAsync(s => s.RequestUuid == fine.RequestUuid)));
 
         await bed.Bus.Publish(new CallRecordsIngested { BatchId = Guid.NewGuid(), AreaId = bed.Area, AcceptedAt = bed.Clock.GetUtcNow(), Records = [onTime] });
-        await Eventually.Until(() => Task.FromResult(Interlocked.Read(ref refused) == 3));
+        await Eventually.Until(() => Task.FromResult(refused.Total == 3));
         bed.Clock.Advance(TimeSpan.FromMinutes(10));
         await bed.RunExporterAsync();
         Assert.Equal(new[] { onTime.RequestUuid, fine.RequestUuid }.Order(), (await bed.ExportedUuidsAsync(profile)).Order());

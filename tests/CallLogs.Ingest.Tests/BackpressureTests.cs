@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -30,23 +29,7 @@ public sealed class BackpressureTests(Infrastructure infra)
             await channel.BasicPublishAsync("", queue, new byte[] { 1 });
         }
 
-        var depths = new List<(string? Queue, long Depth)>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Name == "calllogs.ingest.downstream_queue_depth")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            lock (depths)
-            {
-                depths.Add((tags.ToArray().FirstOrDefault(t => t.Key == "queue").Value as string, value));
-            }
-        });
-        listener.Start();
+        using var depths = new Measurements("calllogs.ingest.downstream_queue_depth");
 
         await using var service = await ServiceFactory<IngestDbContext>.StartAsync(infra, "ingest", new Dictionary<string, string?>
         {
@@ -71,11 +54,8 @@ public sealed class BackpressureTests(Infrastructure infra)
         var problem = JsonDocument.Parse(deferred.Body).RootElement;
         Assert.Equal(503, problem.GetProperty("status").GetInt32());
         Assert.Contains("none of this batch was accepted", problem.GetProperty("detail").GetString());
-        listener.RecordObservableInstruments();
-        lock (depths)
-        {
-            Assert.Contains((queue, 5L), depths);
-        }
+        depths.Observe();
+        Assert.Contains(depths.Values, v => v.Value == 5 && Equals(v.Tags["queue"], queue));
 
         // Drained to 2: still above the resume mark, so still deferred; nothing of the batch went anywhere.
         for (var i = 0; i < 3; i++)
@@ -85,11 +65,8 @@ public sealed class BackpressureTests(Infrastructure infra)
 
         await Eventually.Until(() =>
         {
-            listener.RecordObservableInstruments();
-            lock (depths)
-            {
-                return Task.FromResult(depths.Contains((queue, 2L)));
-            }
+            depths.Observe();
+            return Task.FromResult(depths.Values.Any(v => v.Value == 2 && Equals(v.Tags["queue"], queue)));
         });
         using (var stillDeferred = await gateway.PostAsJsonAsync($"/api/areas/{area}/call-records", batch))
         {
