@@ -3,6 +3,7 @@ using CallLogs.Ingest.Data;
 using CallLogs.ServiceDefaults.Data;
 using CallLogs.ServiceDefaults.Messaging;
 using CallLogs.ServiceDefaults.Outbox;
+using FluentValidation;
 
 namespace CallLogs.Ingest.Extensions;
 
@@ -15,6 +16,7 @@ public static class Extensions
         builder.AddServiceDatabase<IngestDbContext>("ingestdb", connection: c => c.WriteBufferSize = 64 * 1024);
         builder.AddOutbox<IngestDbContext>();
         builder.AddMessaging();
+        builder.Services.AddValidatorsFromAssemblyContaining<IngestDbContext>(includeInternalTypes: true);
         builder.Services.AddSingleton<CallRecordStore>();
         builder.Services.AddSingleton<AreaRetentionCache>();
         builder.Services.AddScoped<BatchAcceptance>();
