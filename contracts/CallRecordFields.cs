@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -46,6 +45,9 @@ public static class CallRecordFields
     /// </summary>
     public static string ToFlatJson(CallRecord record) => JsonSerializer.Serialize(record, FlatOptions);
 
+    /// <summary>The record's flat JSON (<see cref="ToFlatJson"/>) written to <paramref name="writer"/>.</summary>
+    public static void WriteFlatJson(Utf8JsonWriter writer, CallRecord record) => JsonSerializer.Serialize(writer, record, FlatOptions);
+
 
     /// <summary>
     /// A contract modifier for <see cref="CallRecord"/>: its unknown fields are JSON extension data, read from and
@@ -84,27 +86,4 @@ public static class CallRecordFields
     private static string? Number(double? value) => value?.ToString("R", CultureInfo.InvariantCulture);
 
     private static string? Bool(bool? value) => value switch { true => "true", false => "false", null => null };
-}
-
-/// <summary>
-/// Writes records' flat JSON (<see cref="CallRecordFields.ToFlatJson"/>) as UTF-8, one after the other, into one
-/// reused buffer: for writing many records without a string each.
-/// </summary>
-public sealed class FlatJsonWriter : IDisposable
-{
-    private readonly ArrayBufferWriter<byte> _buffer = new(4096);
-    private readonly Utf8JsonWriter _writer;
-
-    public FlatJsonWriter() => _writer = new Utf8JsonWriter(_buffer);
-
-    /// <summary>The record's flat JSON; valid until the next call.</summary>
-    public ReadOnlyMemory<byte> Write(CallRecord record)
-    {
-        _buffer.ResetWrittenCount();
-        _writer.Reset(_buffer);
-        JsonSerializer.Serialize(_writer, record, CallRecordFields.FlatOptions);
-        return _buffer.WrittenMemory;
-    }
-
-    public void Dispose() => _writer.Dispose();
 }

@@ -79,14 +79,16 @@ internal sealed partial class AuditCaptureMiddleware(
             context.Request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: 16 * 1024 * 1024);
         }
 
+        // Copied now: the exception handler empties the route values when a handler or filter throws its refusal.
+        var call = new Call(endpoint, new RouteValueDictionary(context.Request.RouteValues));
         var transaction = readOnly ? null : context.RequestServices.GetService<AuditTransaction>();
         if (transaction is null)
         {
-            await RecordAfterAsync(context, endpoint, readOnly);
+            await RecordAfterAsync(context, call, readOnly);
         }
         else
         {
-            await RecordWithChangeAsync(context, endpoint, transaction);
+            await RecordWithChangeAsync(context, call, transaction);
         }
     }
 
@@ -105,7 +107,7 @@ internal sealed partial class AuditCaptureMiddleware(
     }
 
     /// <summary>A read: answered as it is written, recorded afterwards (it changed nothing that its event must commit with).</summary>
-    private async Task RecordAfterAsync(HttpContext context, Endpoint? endpoint, bool readOnly)
+    private async Task RecordAfterAsync(HttpContext context, Call call, bool readOnly)
     {
         var originalBody = context.Features.Get<IHttpResponseBodyFeature>()!;
         var capture = ResponseCapture.PassThrough(originalBody.Stream, MaxParameterBytes + 1, () => !readOnly || context.Response.StatusCode >= 400);
@@ -119,7 +121,7 @@ internal sealed partial class AuditCaptureMiddleware(
             context.Features.Set(originalBody);
             try
             {
-                if (await BuildAsync(context, endpoint, readOnly, capture, context.Response.StatusCode) is { } auditEvent)
+                if (await BuildAsync(context, call, readOnly, capture, context.Response.StatusCode) is { } auditEvent)
                 {
                     await writer!.WriteAsync(auditEvent, null, CancellationToken.None);
                     Recorded.Add(1, new KeyValuePair<string, object?>("event_name", auditEvent.EventName));
@@ -134,7 +136,7 @@ internal sealed partial class AuditCaptureMiddleware(
     }
 
     /// <summary>A call that may change something: the change and its event commit together, then the response leaves.</summary>
-    private async Task RecordWithChangeAsync(HttpContext context, Endpoint? endpoint, AuditTransaction transaction)
+    private async Task RecordWithChangeAsync(HttpContext context, Call call, AuditTransaction transaction)
     {
         transaction.Arm();
         var originalBody = context.Features.Get<IHttpResponseBodyFeature>()!;
@@ -160,7 +162,7 @@ internal sealed partial class AuditCaptureMiddleware(
         {
             // Nothing answered it (the exception handler lets cancellations through): roll back, record the failure, rethrow.
             await transaction.RollbackAsync();
-            await RecordOnItsOwnAsync(context, endpoint, held, StatusCodes.Status500InternalServerError, rolledBack: true);
+            await RecordOnItsOwnAsync(context, call, held, StatusCodes.Status500InternalServerError, rolledBack: true);
             escaped.Throw();
         }
 
@@ -169,7 +171,7 @@ internal sealed partial class AuditCaptureMiddleware(
             // The handler never touched the database (refused before it, or nothing to store): there is nothing to
             // commit the event with, so it is written on its own, and the answer leaves as it is.
             await transaction.RollbackAsync();
-            await RecordOnItsOwnAsync(context, endpoint, held, context.Response.StatusCode, rolledBack: false);
+            await RecordOnItsOwnAsync(context, call, held, context.Response.StatusCode, rolledBack: false);
             await held.DrainAsync(context.Response.Body, CancellationToken.None);
             return;
         }
@@ -177,7 +179,7 @@ internal sealed partial class AuditCaptureMiddleware(
         AuditEventRecorded? auditEvent = null;
         try
         {
-            auditEvent = await BuildAsync(context, endpoint, readOnly: false, held, context.Response.StatusCode);
+            auditEvent = await BuildAsync(context, call, readOnly: false, held, context.Response.StatusCode);
             if (auditEvent is not null)
             {
                 await writer!.WriteAsync(auditEvent, transaction.Transaction, CancellationToken.None);
@@ -197,7 +199,7 @@ internal sealed partial class AuditCaptureMiddleware(
                 await WriteUnavailableAsync(context);
             }
 
-            await RecordOnItsOwnAsync(context, endpoint, held, StatusCodes.Status503ServiceUnavailable, rolledBack: true);
+            await RecordOnItsOwnAsync(context, call, held, StatusCodes.Status503ServiceUnavailable, rolledBack: true);
             return;
         }
 
@@ -211,11 +213,11 @@ internal sealed partial class AuditCaptureMiddleware(
     }
 
     /// <summary>The event of a call written on its own: one whose change was rolled back (the attempt is still on record), or that changed nothing.</summary>
-    private async Task RecordOnItsOwnAsync(HttpContext context, Endpoint? endpoint, ResponseCapture held, int status, bool rolledBack)
+    private async Task RecordOnItsOwnAsync(HttpContext context, Call call, ResponseCapture held, int status, bool rolledBack)
     {
         try
         {
-            if (await BuildAsync(context, endpoint, readOnly: false, held, status, rolledBack) is { } auditEvent)
+            if (await BuildAsync(context, call, readOnly: false, held, status, rolledBack) is { } auditEvent)
             {
                 await writer!.WriteAsync(auditEvent, null, CancellationToken.None);
                 Recorded.Add(1, new KeyValuePair<string, object?>("event_name", auditEvent.EventName));
@@ -248,10 +250,11 @@ internal sealed partial class AuditCaptureMiddleware(
     }
 
     /// <summary>The event of a call, or null when it is a refused call from outside over its source's limit (then only counted).</summary>
-    private async Task<AuditEventRecorded?> BuildAsync(HttpContext context, Endpoint? endpoint, bool readOnly, ResponseCapture capture, int status,
+    private async Task<AuditEventRecorded?> BuildAsync(HttpContext context, Call call, bool readOnly, ResponseCapture capture, int status,
         bool rolledBack = false)
     {
         var request = context.Request;
+        var (endpoint, routeValues) = call;
         var json = new AuditJson();
         var routePattern = (endpoint as RouteEndpoint)?.RoutePattern.RawText;
         // Every endpoint under /api has a name (EndpointNameCheck); a call that reached none (an unknown path, a method
@@ -261,7 +264,7 @@ internal sealed partial class AuditCaptureMiddleware(
 
         var user = context.User;
         var authenticated = user.Identity?.IsAuthenticated == true;
-        var routeArea = Guid.TryParse(request.RouteValues[AreaAccess.AreaRouteValue] as string, out var area) ? area : (Guid?)null;
+        var routeArea = Guid.TryParse(routeValues[AreaAccess.AreaRouteValue] as string, out var area) ? area : (Guid?)null;
         Guid? recipient;
         bool trusted;
         if (!authenticated)
@@ -309,7 +312,7 @@ internal sealed partial class AuditCaptureMiddleware(
 
         var parameters = new JsonObject();
         var resources = new List<AuditResource>();
-        foreach (var (key, value) in request.RouteValues)
+        foreach (var (key, value) in routeValues)
         {
             if (value is not string text || endpoint is RouteEndpoint re && re.RoutePattern.GetParameter(key) is null)
             {
@@ -568,4 +571,6 @@ internal sealed partial class AuditCaptureMiddleware(
     [LoggerMessage(Level = LogLevel.Error, Message = "{Method} {Path} was refused with 503: its change and audit event could not be committed, so neither was kept")]
     private static partial void LogChangeRefused(ILogger logger, Exception exception, string method, string path);
 
+    /// <summary>The endpoint a call reached and its route values, as routing set them.</summary>
+    private sealed record Call(Endpoint? Endpoint, RouteValueDictionary RouteValues);
 }

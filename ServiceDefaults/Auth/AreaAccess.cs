@@ -25,18 +25,12 @@ public static class AreaAccess
             var user = http.User;
             if (!Guid.TryParse(http.Request.RouteValues[AreaRouteValue] as string, out var areaId) || !user.CanReachArea(areaId))
             {
-                return TypedResults.Problem(
-                    statusCode: StatusCodes.Status404NotFound,
-                    title: "Area not found.",
-                    detail: "No area with this id is visible to your token. Check the area id in the URL.");
+                throw ProblemException.NotFound("Area not found.", "No area with this id is visible to your token. Check the area id in the URL.");
             }
 
             if (!user.IsPlatformAdmin() && !roles.Any(user.IsInRole))
             {
-                return TypedResults.Problem(
-                    statusCode: StatusCodes.Status403Forbidden,
-                    title: "Your role does not allow this.",
-                    detail: $"This operation needs one of the roles: {string.Join(", ", roles)}.");
+                throw RoleRefused(roles);
             }
 
             return await next(context);
@@ -53,12 +47,10 @@ public static class AreaAccess
     {
         builder.RequireAuthorization();
         builder.AddEndpointFilter(async (context, next) =>
-            roles.Any(context.HttpContext.User.IsInRole)
-                ? await next(context)
-                : TypedResults.Problem(
-                    statusCode: StatusCodes.Status403Forbidden,
-                    title: "Your role does not allow this.",
-                    detail: $"This operation needs one of the roles: {string.Join(", ", roles)}."));
+            roles.Any(context.HttpContext.User.IsInRole) ? await next(context) : throw RoleRefused(roles));
         return builder.WithValidation();
     }
+
+    private static ProblemException RoleRefused(string[] roles) => new(StatusCodes.Status403Forbidden, "Your role does not allow this.",
+        $"This operation needs one of the roles: {string.Join(", ", roles)}.");
 }

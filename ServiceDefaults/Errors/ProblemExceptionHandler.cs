@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using FluentValidation;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
@@ -30,8 +32,9 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             {
                 Status = bad.StatusCode,
                 Title = "The request is not valid.",
-                Detail = bad.Message,
+                Detail = BindingFailure().Replace(bad.Message, m => m.Groups[1].Value + ToCamelCase(m.Groups[2].Value) + "\" from"),
             },
+            ProblemException { Status: StatusCodes.Status503ServiceUnavailable } p => RetryAfter(context, p.ToProblemDetails(), p.RetryAfter),
             ProblemException p => p.ToProblemDetails(),
             // Safety nets: text that slipped past the edge checks is still bad input, not a server fault.
             PostgresException { SqlState: PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter or PostgresErrorCodes.InvalidTextRepresentation }
@@ -72,22 +75,27 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
         });
     }
 
-    private static ProblemDetails Unavailable(HttpContext context, string what)
+    public const string ValidationTitle = "One or more fields are not valid.";
+    public const string ValidationDetail = "Correct the fields listed in 'errors' and send the request again.";
+
+    private static ProblemDetails Unavailable(HttpContext context, string what) => RetryAfter(context, new ProblemDetails
     {
-        context.Response.Headers.RetryAfter = "5";
-        return new ProblemDetails
-        {
-            Status = StatusCodes.Status503ServiceUnavailable,
-            Title = "The service is temporarily unavailable.",
-            Detail = $"{what} could not be reached, so nothing was changed. Send the same request again after the Retry-After delay.",
-        };
+        Status = StatusCodes.Status503ServiceUnavailable,
+        Title = "The service is temporarily unavailable.",
+        Detail = $"{what} could not be reached, so nothing was changed. Send the same request again after the Retry-After delay.",
+    });
+
+    private static ProblemDetails RetryAfter(HttpContext context, ProblemDetails problem, TimeSpan? after = null)
+    {
+        context.Response.Headers.RetryAfter = ((int)Math.Ceiling((after ?? TimeSpan.FromSeconds(5)).TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        return problem;
     }
 
     private static HttpValidationProblemDetails Validation(IDictionary<string, string[]> errors) => new(errors)
     {
         Status = StatusCodes.Status400BadRequest,
-        Title = "One or more fields are not valid.",
-        Detail = "Correct the fields listed in 'errors' and send the request again.",
+        Title = ValidationTitle,
+        Detail = ValidationDetail,
     };
 
     private static string JsonFieldName(string? path) =>
@@ -98,6 +106,13 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
     /// <summary>A property path as clients write it (<c>Encryption.IamRoleArn</c> → <c>encryption.iamRoleArn</c>).</summary>
     public static string ToCamelCase(string name) =>
         string.IsNullOrEmpty(name) ? "body" : string.Join('.', name.Split('.').Select(p => p.Length == 0 ? p : char.ToLowerInvariant(p[0]) + p[1..]));
+
+    /// <summary>
+    /// The framework's <c>Failed to bind parameter "int? Limit" from ...</c>: a query record's property is named as
+    /// clients write it (<c>limit</c>), like a plain parameter.
+    /// </summary>
+    [GeneratedRegex("^(Failed to bind parameter \"[^\"]* )([A-Za-z0-9_]+)\" from")]
+    private static partial Regex BindingFailure();
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception on {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);

@@ -45,7 +45,7 @@ public sealed class RequestTextGuard(RequestDelegate next)
             return;
         }
 
-        await TypedResults.ValidationProblem(errors, title: "One or more fields are not valid.",
-            detail: "Correct the fields listed in 'errors' and send the request again.").ExecuteAsync(context);
+        await TypedResults.ValidationProblem(errors, title: ProblemExceptionHandler.ValidationTitle,
+            detail: ProblemExceptionHandler.ValidationDetail).ExecuteAsync(context);
     }
 }

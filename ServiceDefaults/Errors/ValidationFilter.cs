@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Reflection;
 using System.Security.Claims;
 using FluentValidation;
+using FluentValidation.Internal;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -27,14 +28,19 @@ public static class ValidationFilter
             if (!endpoint.Metadata.OfType<ValidatedMarker>().Any())
             {
                 endpoint.Metadata.Add(ValidatedMarker.Instance);
-                endpoint.FilterFactories.Add(Create);
+                endpoint.FilterFactories.Add((context, next) => Create(context, next, endpoint.Metadata));
             }
         });
         return builder;
     }
 
-    private static EndpointFilterDelegate Create(EndpointFilterFactoryContext context, EndpointFilterDelegate next)
+    /// <summary>The validators of this endpoint also run these rule sets (beside the default rules), e.g. rules only a create has.</summary>
+    public static TBuilder WithValidationRuleSets<TBuilder>(this TBuilder builder, params string[] ruleSets) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new ValidationRuleSets(["default", .. ruleSets]));
+
+    private static EndpointFilterDelegate Create(EndpointFilterFactoryContext context, EndpointFilterDelegate next, IList<object> metadata)
     {
+        var ruleSets = metadata.OfType<ValidationRuleSets>().LastOrDefault()?.Names ?? ["default"];
         var isService = context.ApplicationServices.GetService<IServiceProviderIsService>();
         var nullability = new NullabilityInfoContext();
         var checks = context.MethodInfo.GetParameters()
@@ -69,7 +75,8 @@ public static class ValidationFilter
                 CheckText(value, isBody ? "" : name, errors, 0);
                 if (errors.Count == 0 && invocation.HttpContext.RequestServices.GetService(typeof(IValidator<>).MakeGenericType(value.GetType())) is IValidator validator)
                 {
-                    var result = await validator.ValidateAsync(new ValidationContext<object>(value), invocation.HttpContext.RequestAborted);
+                    var result = await validator.ValidateAsync(
+                        new ValidationContext<object>(value, new PropertyChain(), new RulesetValidatorSelector(ruleSets)), invocation.HttpContext.RequestAborted);
                     foreach (var failure in result.Errors)
                     {
                         Add(errors, ProblemExceptionHandler.ToCamelCase(failure.PropertyName), failure.ErrorMessage);
@@ -80,7 +87,7 @@ public static class ValidationFilter
             return errors.Count == 0
                 ? await next(invocation)
                 : TypedResults.ValidationProblem(errors.ToDictionary(e => e.Key, e => e.Value.ToArray()),
-                    detail: "Correct the fields listed in 'errors' and send the request again.", title: "One or more fields are not valid.");
+                    detail: ProblemExceptionHandler.ValidationDetail, title: ProblemExceptionHandler.ValidationTitle);
         };
     }
 
@@ -161,6 +168,8 @@ public static class ValidationFilter
 
         list.Add(message);
     }
+
+    private sealed record ValidationRuleSets(string[] Names);
 
     private sealed class ValidatedMarker
     {

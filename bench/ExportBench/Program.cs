@@ -228,47 +228,17 @@ static async Task<long> CountAsync(string connectionString, string sql)
     return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
 }
 
-static async Task<double> RawCopyAsync(Infrastructure infra, Guid[] areas, int count)
-{
-    var database = $"bench_copy_{Guid.NewGuid():N}";
-    await using (var admin = new NpgsqlConnection(infra.PostgresAdminConnectionString))
-    {
-        await admin.OpenAsync();
-        await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", admin);
-        await create.ExecuteNonQueryAsync();
-    }
-
-    await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(infra.PostgresAdminConnectionString) { Database = database }.ConnectionString);
-    await connection.OpenAsync();
-    await using (var table = new NpgsqlCommand("CREATE TABLE raw_records (area_id uuid, request_uuid text, request_time timestamptz, api_key text, http_status_code int, values text[])", connection))
-    {
-        await table.ExecuteNonQueryAsync();
-    }
-
-    var records = Enumerable.Range(0, count).Select(i => SampleRecords.Make(DateTimeOffset.UtcNow, 1, count, i)).ToList();
-    var clock = Stopwatch.StartNew();
-    foreach (var batch in records.Chunk(1_000))
-    {
-        await using var copy = await connection.BeginBinaryImportAsync("COPY raw_records FROM STDIN (FORMAT BINARY)");
-        foreach (var r in batch)
+static Task<double> RawCopyAsync(Infrastructure infra, Guid[] areas, int count) =>
+    CopyBaseline.RowsPerSecondAsync(infra, "area_id uuid, request_uuid text, request_time timestamptz, api_key text, http_status_code int, values text[]",
+        Enumerable.Range(0, count).Select(i => SampleRecords.Make(DateTimeOffset.UtcNow, 1, count, i)).Chunk(1_000).ToList(), async (copy, r) =>
         {
-            await copy.StartRowAsync();
             await copy.WriteAsync(areas[0], NpgsqlDbType.Uuid);
             await copy.WriteAsync(r.RequestUuid, NpgsqlDbType.Text);
             await copy.WriteAsync(r.RequestTime.UtcDateTime, NpgsqlDbType.TimestampTz);
             await copy.WriteAsync(r.ApiKey, NpgsqlDbType.Text);
             await copy.WriteAsync(r.HttpStatusCode ?? 0, NpgsqlDbType.Integer);
             await copy.WriteAsync(CallRecordFields.Values(r), NpgsqlDbType.Array | NpgsqlDbType.Text);
-        }
-
-        await copy.CompleteAsync();
-    }
-
-    var rate = count / clock.Elapsed.TotalSeconds;
-    await connection.CloseAsync();
-    await infra.DropDatabaseAsync(database);
-    return rate;
-}
+        });
 
 static async Task<double> RawGzipPutAsync(Infrastructure infra, string bucket, int count)
 {

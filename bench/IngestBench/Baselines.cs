@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using CallLogs.Contracts;
+using CallLogs.Ingest.Data;
 using CallLogs.Testing;
 using MassTransit;
 using Npgsql;
@@ -56,31 +57,11 @@ internal static class Baselines
     /// <summary>The same records written with binary COPY into a table of the call_records columns (no partitions, no dedup).</summary>
     public static async Task<double> CopyAsync(Infrastructure infra, Guid area, List<List<CallRecord>> batches)
     {
-        var database = $"bench_copy_{Guid.NewGuid():N}";
-        await using (var admin = new NpgsqlConnection(infra.PostgresAdminConnectionString))
-        {
-            await admin.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", admin);
-            await create.ExecuteNonQueryAsync();
-        }
-
-        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(infra.PostgresAdminConnectionString) { Database = database }.ConnectionString);
-        await connection.OpenAsync();
-        await using (var table = new NpgsqlCommand(
-            "CREATE TABLE raw_records (area_id uuid, request_time timestamptz, request_uuid text, ingestion_time bigint, api_key text, service_id text, service_name text, endpoint_name text, http_status_code int, src_ip text, record json)",
-            connection))
-        {
-            await table.ExecuteNonQueryAsync();
-        }
-
-        var clock = Stopwatch.StartNew();
         using var json = new FlatJsonWriter();
-        foreach (var batch in batches)
-        {
-            await using var copy = await connection.BeginBinaryImportAsync("COPY raw_records FROM STDIN (FORMAT BINARY)");
-            foreach (var r in batch)
+        return await CopyBaseline.RowsPerSecondAsync(infra,
+            "area_id uuid, request_time timestamptz, request_uuid text, ingestion_time bigint, api_key text, service_id text, service_name text, endpoint_name text, http_status_code int, src_ip text, record json",
+            batches, async (copy, r) =>
             {
-                await copy.StartRowAsync();
                 await copy.WriteAsync(area, NpgsqlDbType.Uuid);
                 await copy.WriteAsync(r.RequestTime.UtcDateTime, NpgsqlDbType.TimestampTz);
                 await copy.WriteAsync(r.RequestUuid, NpgsqlDbType.Text);
@@ -92,15 +73,7 @@ internal static class Baselines
                 await copy.WriteAsync(r.HttpStatusCode ?? 0, NpgsqlDbType.Integer);
                 await copy.WriteAsync(r.SrcIp, NpgsqlDbType.Text);
                 await copy.WriteAsync(json.Write(r), NpgsqlDbType.Json);
-            }
-
-            await copy.CompleteAsync();
-        }
-
-        var rate = batches.Sum(b => b.Count) / clock.Elapsed.TotalSeconds;
-        await connection.CloseAsync();
-        await infra.DropDatabaseAsync(database);
-        return rate;
+            });
     }
 
     public static async Task<long> CountAsync(string connectionString, Guid area)

@@ -52,7 +52,8 @@ public static class AreaTrailApi
     public static IEndpointRouteBuilder MapAreaTrailApi(this IEndpointRouteBuilder app)
     {
         var trail = app.MapGroup("/api/areas/{areaId:guid}/audit/trail").WithTags("Audit");
-        trail.MapPost("/", CreateTrail).WithName("CreateTrail").RequireAreaRole(Roles.AreaAdmin).RecordsResource(ResourceKind);
+        trail.MapPost("/", CreateTrail).WithName("CreateTrail").RequireAreaRole(Roles.AreaAdmin).RecordsResource(ResourceKind)
+            .WithValidationRuleSets(TrailRequestValidator.Create);
         trail.MapGet("/", GetTrail).WithName("GetTrail").RequireAreaRole(Roles.AreaAdmin);
         trail.MapPatch("/", UpdateTrail).WithName("UpdateTrail").RequireAreaRole(Roles.AreaAdmin).RecordsResource(ResourceKind);
         trail.MapDelete("/", DeleteTrail).WithName("DeleteTrail").RequireAreaRole(Roles.AreaAdmin);
@@ -62,10 +63,9 @@ public static class AreaTrailApi
         return app;
     }
 
-    public static async Task<Created<TrailResponse>> CreateTrail(Guid areaId, TrailRequest request, IValidator<TrailRequest> validator,
-        AuditDbContext db, TimeProvider clock, IOptions<AuditOptions> options, CancellationToken cancellationToken)
+    public static async Task<Created<TrailResponse>> CreateTrail(Guid areaId, TrailRequest request, AuditDbContext db, TimeProvider clock,
+        IOptions<AuditOptions> options, CancellationToken cancellationToken)
     {
-        await validator.ValidateAsync(request, o => o.IncludeRuleSets("default", TrailRequestValidator.Create).ThrowOnFailures(), cancellationToken);
         if (await db.Trails.AsNoTracking().AnyAsync(t => t.AreaId == areaId, cancellationToken))
         {
             throw TrailExists();
@@ -101,10 +101,9 @@ public static class AreaTrailApi
     public static async Task<Ok<TrailResponse>> GetTrail(Guid areaId, AuditDbContext db, IOptions<AuditOptions> options, CancellationToken cancellationToken) =>
         TypedResults.Ok(await ToResponseAsync(db, await FindAsync(db, areaId, cancellationToken), options.Value, cancellationToken));
 
-    public static async Task<Ok<TrailResponse>> UpdateTrail(Guid areaId, TrailRequest request, IValidator<TrailRequest> validator,
-        AuditDbContext db, TimeProvider clock, IOptions<AuditOptions> options, CancellationToken cancellationToken)
+    public static async Task<Ok<TrailResponse>> UpdateTrail(Guid areaId, TrailRequest request, AuditDbContext db, TimeProvider clock,
+        IOptions<AuditOptions> options, CancellationToken cancellationToken)
     {
-        await validator.ValidateAndThrowAsync(request, cancellationToken);
         var trail = await FindAsync(db, areaId, cancellationToken);
         if (request.S3Bucket is { } destination)
         {
@@ -146,11 +145,11 @@ public static class AreaTrailApi
         return TypedResults.NoContent();
     }
 
-    public static async Task<Ok<TrailValidationReport>> ValidateTrail(Guid areaId, DateTimeOffset? startTime, DateTimeOffset? endTime,
+    public static async Task<Ok<TrailValidationReport>> ValidateTrail(Guid areaId, [AsParameters] AuditApi.ValidationRangeQuery range,
         AuditDbContext db, TrailValidator validator, TimeProvider clock, CancellationToken cancellationToken)
     {
         var trail = await FindAsync(db, areaId, cancellationToken);
-        var (start, end) = AuditApi.ValidationRange(startTime, endTime, clock);
+        var (start, end) = AuditApi.ValidationRange(range.StartTime, range.EndTime, clock);
         return TypedResults.Ok(await validator.ValidateAsync(trail, AreaKeys.Of(areaId), start, end, cancellationToken));
     }
 

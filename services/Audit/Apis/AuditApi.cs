@@ -3,6 +3,7 @@ using CallLogs.Audit.Data;
 using CallLogs.Audit.Delivery;
 using CallLogs.Audit.Domain;
 using CallLogs.ServiceDefaults.Auth;
+using CallLogs.ServiceDefaults.Errors;
 using FluentValidation;
 using FluentValidation.Results;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -21,13 +22,17 @@ public static class AuditApi
     public static IEndpointRouteBuilder MapAuditApi(this IEndpointRouteBuilder app)
     {
         var area = app.MapGroup("/api/areas/{areaId:guid}/audit").WithTags("Audit");
-        area.MapGet("/events", LookupAreaEvents).WithName("LookupAuditEvents").RequireAreaRole(Roles.AreaAdmin);
-        area.MapGet("/events/download", DownloadAreaEvents).WithName("DownloadAuditEvents").RequireAreaRole(Roles.AreaAdmin);
+        area.MapGet("/events", LookupAreaEvents).WithName("LookupAuditEvents").RequireAreaRole(Roles.AreaAdmin)
+            .WithValidationRuleSets(LookupRequestValidator.Lookup);
+        area.MapGet("/events/download", DownloadAreaEvents).WithName("DownloadAuditEvents").RequireAreaRole(Roles.AreaAdmin)
+            .WithValidationRuleSets(LookupRequestValidator.Download);
         area.MapGet("/validation", ValidateAreaTrail).WithName("ValidateAuditTrail").RequireAreaRole(Roles.AreaAdmin);
 
         var platform = app.MapGroup("/api/audit").WithTags("Audit");
-        platform.MapGet("/events", LookupAllEvents).WithName("LookupAllAuditEvents").RequirePlatformAdmin();
-        platform.MapGet("/events/download", DownloadAllEvents).WithName("DownloadAllAuditEvents").RequirePlatformAdmin();
+        platform.MapGet("/events", LookupAllEvents).WithName("LookupAllAuditEvents").RequirePlatformAdmin()
+            .WithValidationRuleSets(LookupRequestValidator.Lookup);
+        platform.MapGet("/events/download", DownloadAllEvents).WithName("DownloadAllAuditEvents").RequirePlatformAdmin()
+            .WithValidationRuleSets(LookupRequestValidator.Download);
         platform.MapGet("/validation", ValidatePlatformTrail).WithName("ValidatePlatformAuditTrail").RequirePlatformAdmin();
         platform.MapGet("/public-keys", ListPublicKeys).WithName("ListAuditPublicKeys").RequireAuthorization();
         return app;
@@ -45,7 +50,14 @@ public static class AuditApi
         bool? ReadOnly,
         Guid? EventId,
         int? MaxResults,
-        string? NextToken);
+        string? NextToken)
+    {
+        /// <summary>The time range asked for: the retention period up to now unless given.</summary>
+        public (DateTimeOffset Start, DateTimeOffset End) Range(DateTimeOffset now, TimeSpan retention) => (StartTime ?? now - retention, EndTime ?? now);
+    }
+
+    /// <summary>The time range of a trail validation (<see cref="ValidationRange"/>).</summary>
+    public sealed record ValidationRangeQuery(DateTimeOffset? StartTime, DateTimeOffset? EndTime);
 
     public sealed record LookupResponse(IReadOnlyList<JsonNode?> Events, string? NextToken);
 
@@ -65,20 +77,8 @@ public static class AuditApi
         TimeProvider clock, AuditOptions options, CancellationToken cancellationToken)
     {
         var max = request.MaxResults ?? DefaultMaxResults;
-        var failures = new List<ValidationFailure>();
-        if (max is < 1 or > 50)
-        {
-            failures.Add(new ValidationFailure(nameof(LookupRequest.MaxResults), "maxResults must be between 1 and 50."));
-        }
-
-        ContinuationToken token = default;
-        if (request.NextToken is not null && !ContinuationToken.TryDecode(request.NextToken, out token))
-        {
-            failures.Add(new ValidationFailure(nameof(LookupRequest.NextToken), "nextToken is not one this API returned; send the nextToken of the previous page, or none for the first page."));
-        }
-
-        var query = Filter(db, areaId, request, clock, options, failures);
-        if (request.NextToken is not null)
+        var query = Filter(db, areaId, request, clock, options);
+        if (request.NextToken is not null && ContinuationToken.TryDecode(request.NextToken, out var token))
         {
             query = query.Where(e => e.EventTime < token.EventTime || (e.EventTime == token.EventTime && e.Seq < token.Seq));
         }
@@ -106,20 +106,13 @@ public static class AuditApi
     private static PushStreamHttpResult Download(Guid? areaId, LookupRequest request, string? format, AuditDbContext db, TimeProvider clock,
         AuditOptions options)
     {
-        var failures = new List<ValidationFailure>();
         var csv = format?.ToLowerInvariant() switch
         {
             null or "json" => false,
             "csv" => true,
-            _ => Fail(failures, "format", "format must be json or csv."),
+            _ => throw ProblemException.Invalid("format", "format must be json or csv."),
         };
-        if (request.MaxResults is not null || request.NextToken is not null)
-        {
-            failures.Add(new ValidationFailure(request.MaxResults is not null ? nameof(LookupRequest.MaxResults) : nameof(LookupRequest.NextToken),
-                "A download has every matching event in one answer: leave out maxResults and nextToken (narrow it with startTime and endTime)."));
-        }
-
-        var records = Filter(db, areaId, request, clock, options, failures)
+        var records = Filter(db, areaId, request, clock, options)
             .OrderByDescending(e => e.EventTime).ThenByDescending(e => e.Seq)
             .Select(e => e.Record)
             .AsAsyncEnumerable();
@@ -129,23 +122,10 @@ public static class AuditApi
             : TypedResults.Stream(stream => AuditRecords.WriteLogFileAsync(stream, records, CancellationToken.None), "application/json", name);
     }
 
-    /// <summary>The events of the lookup's filters (time range, attributes); throws the validation failures gathered so far and its own.</summary>
-    private static IQueryable<StoredEvent> Filter(AuditDbContext db, Guid? areaId, LookupRequest request, TimeProvider clock, AuditOptions options,
-        List<ValidationFailure> failures)
+    /// <summary>The events of the lookup's filters (time range, attributes).</summary>
+    private static IQueryable<StoredEvent> Filter(AuditDbContext db, Guid? areaId, LookupRequest request, TimeProvider clock, AuditOptions options)
     {
-        var now = clock.GetUtcNow();
-        var start = request.StartTime ?? now - options.Retention;
-        var end = request.EndTime ?? now;
-        if (start > end)
-        {
-            failures.Add(new ValidationFailure(nameof(LookupRequest.StartTime), "startTime must not be after endTime."));
-        }
-
-        if (failures.Count > 0)
-        {
-            throw new ValidationException(failures);
-        }
-
+        var (start, end) = request.Range(clock.GetUtcNow(), options.Retention);
         var query = db.Events.AsNoTracking().Where(e => e.EventTime >= start && e.EventTime <= end);
         if (areaId is { } area)
         {
@@ -195,28 +175,22 @@ public static class AuditApi
         return query;
     }
 
-    private static bool Fail(List<ValidationFailure> failures, string property, string message)
-    {
-        failures.Add(new ValidationFailure(property, message));
-        return false;
-    }
-
-    private static async Task<Ok<TrailValidationReport>> ValidateAreaTrail(Guid areaId, DateTimeOffset? startTime, DateTimeOffset? endTime,
+    private static async Task<Ok<TrailValidationReport>> ValidateAreaTrail(Guid areaId, [AsParameters] ValidationRangeQuery range,
         TrailValidator validator, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var (start, end) = ValidationRange(startTime, endTime, clock);
+        var (start, end) = ValidationRange(range.StartTime, range.EndTime, clock);
         return TypedResults.Ok(await validator.ValidateAsync(null, AreaKeys.Of(areaId), start, end, cancellationToken));
     }
 
-    private static async Task<Ok<TrailValidationReport>> ValidatePlatformTrail(string areaId, DateTimeOffset? startTime, DateTimeOffset? endTime,
+    private static async Task<Ok<TrailValidationReport>> ValidatePlatformTrail(string areaId, [AsParameters] ValidationRangeQuery range,
         TrailValidator validator, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (!AreaKeys.TryParse(areaId, out var areaKey))
         {
-            throw new ValidationException([new ValidationFailure("areaId", "areaId must be an area id or 'platform' (calls outside any area).")]);
+            throw ProblemException.Invalid("areaId", "areaId must be an area id or 'platform' (calls outside any area).");
         }
 
-        var (start, end) = ValidationRange(startTime, endTime, clock);
+        var (start, end) = ValidationRange(range.StartTime, range.EndTime, clock);
         return TypedResults.Ok(await validator.ValidateAsync(null, areaKey, start, end, cancellationToken));
     }
 
@@ -225,34 +199,43 @@ public static class AuditApi
 
     private static readonly DateTimeOffset TrailEpoch = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    /// <summary>The range to validate: the last day unless given; at most <see cref="MaxValidationRange"/> long.</summary>
+    /// <summary>
+    /// The range to validate: the last day unless given; at most <see cref="MaxValidationRange"/> long. Throws the
+    /// <see cref="RangeFailure"/> (which the request's validator has already refused at the edge).
+    /// </summary>
     internal static (DateTimeOffset Start, DateTimeOffset End) ValidationRange(DateTimeOffset? startTime, DateTimeOffset? endTime, TimeProvider clock)
     {
         var now = clock.GetUtcNow();
+        if (RangeFailure(startTime, endTime, now) is { } failure)
+        {
+            throw new ValidationException([failure]);
+        }
+
+        var end = endTime ?? now;
+        return (startTime ?? end.AddDays(-1), end);
+    }
+
+    /// <summary>What is wrong with a validation range (the first rule it breaks), or null.</summary>
+    internal static ValidationFailure? RangeFailure(DateTimeOffset? startTime, DateTimeOffset? endTime, DateTimeOffset now)
+    {
         if (endTime > now.AddDays(1))
         {
-            throw new ValidationException([new ValidationFailure("endTime", "endTime must not be more than a day in the future; leave it out to validate up to now.")]);
+            return new ValidationFailure("endTime", "endTime must not be more than a day in the future; leave it out to validate up to now.");
         }
 
         if (endTime < TrailEpoch)
         {
-            throw new ValidationException([new ValidationFailure("endTime", $"endTime must be after {TrailEpoch:yyyy-MM-dd}: no trail is older.")]);
+            return new ValidationFailure("endTime", $"endTime must be after {TrailEpoch:yyyy-MM-dd}: no trail is older.");
         }
 
         var end = endTime ?? now;
         if (startTime < end - MaxValidationRange)
         {
-            throw new ValidationException([new ValidationFailure("startTime",
-                $"One validation covers at most {MaxValidationRange.TotalDays:0} days: give a startTime no earlier than endTime minus {MaxValidationRange.TotalDays:0} days, and validate longer periods in several calls.")]);
+            return new ValidationFailure("startTime",
+                $"One validation covers at most {MaxValidationRange.TotalDays:0} days: give a startTime no earlier than endTime minus {MaxValidationRange.TotalDays:0} days, and validate longer periods in several calls.");
         }
 
-        var start = startTime ?? end.AddDays(-1);
-        if (start > end)
-        {
-            throw new ValidationException([new ValidationFailure("startTime", "startTime must not be after endTime.")]);
-        }
-
-        return (start, end);
+        return (startTime ?? end.AddDays(-1)) > end ? new ValidationFailure("startTime", "startTime must not be after endTime.") : null;
     }
 
     private static async Task<Ok<List<PublicKey>>> ListPublicKeys(AuditDbContext db, CancellationToken cancellationToken) =>

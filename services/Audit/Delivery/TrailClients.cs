@@ -1,7 +1,4 @@
-using Amazon.Runtime;
 using Amazon.S3;
-using Amazon.SecurityToken;
-using Amazon.SecurityToken.Model;
 using CallLogs.Audit.Data;
 using CallLogs.ServiceDefaults.Storage;
 using Microsoft.Extensions.Options;
@@ -37,22 +34,8 @@ public sealed class TrailClients(IAmazonS3 s3, S3Settings settings, IOptions<Aud
             return new TrailClient(s3, owned: false, kmsKeyArn: null);
         }
 
-        var stsConfig = new AmazonSecurityTokenServiceConfig { RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(settings.Region) };
-        if (!string.IsNullOrEmpty(options.Value.StsEndpoint))
-        {
-            stsConfig.ServiceURL = options.Value.StsEndpoint;
-        }
-
-        using var sts = settings.AccessKey is not null
-            ? new AmazonSecurityTokenServiceClient(new BasicAWSCredentials(settings.AccessKey, settings.SecretKey), stsConfig)
-            : new AmazonSecurityTokenServiceClient(stsConfig);
-        var assumed = await sts.AssumeRoleAsync(new AssumeRoleRequest
-        {
-            RoleArn = trail.IamRoleArn,
-            ExternalId = trail.IamRoleExternalId,
-            RoleSessionName = $"calllogs-audit-{trail.AreaId:N}"[..40],
-            DurationSeconds = 900,
-        }, cancellationToken);
-        return new TrailClient(settings.CreateClient(assumed.Credentials), owned: true, trail.CmkKeyArn);
+        var client = await settings.CreateClientForRoleAsync(trail.IamRoleArn!, trail.IamRoleExternalId, $"calllogs-audit-{trail.AreaId:N}",
+            options.Value.StsEndpoint, cancellationToken);
+        return new TrailClient(client, owned: true, trail.CmkKeyArn);
     }
 }

@@ -1,6 +1,7 @@
 using CallLogs.Export.Data;
 using CallLogs.Export.Extensions;
 using CallLogs.ServiceDefaults.Auth;
+using CallLogs.ServiceDefaults.Errors;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -24,12 +25,12 @@ public static class ExportStatusApi
         return app;
     }
 
-    public static async Task<Results<Ok<ProfileExportStatus>, ProblemHttpResult>> GetExportStatus(Guid areaId, Guid profileId, ExportDbContext db,
+    public static async Task<Ok<ProfileExportStatus>> GetExportStatus(Guid areaId, Guid profileId, ExportDbContext db,
         IOptions<ExportOptions> options, TimeProvider clock, CancellationToken cancellationToken)
     {
         var profile = await db.Profiles.AsNoTracking().FirstOrDefaultAsync(p => p.Id == profileId && p.AreaId == areaId, cancellationToken);
         return profile is null
-            ? TypedResults.Problem(statusCode: 404, title: "Export profile not found.", detail: "The export service knows no profile with this id in this area (yet).")
+            ? throw ProblemException.NotFound("Export profile not found.", "The export service knows no profile with this id in this area (yet).")
             : TypedResults.Ok(await StatusAsync(db, profile, options.Value, clock.GetUtcNow(), 200, cancellationToken));
     }
 

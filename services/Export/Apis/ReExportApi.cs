@@ -4,6 +4,7 @@ using CallLogs.Export.Data;
 using CallLogs.Export.Domain;
 using CallLogs.Export.Extensions;
 using CallLogs.ServiceDefaults.Auth;
+using CallLogs.ServiceDefaults.Errors;
 using FluentValidation;
 using FluentValidation.Results;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -21,6 +22,29 @@ public static class ReExportApi
 {
     public sealed record ReExportRequest(DateTimeOffset? From, DateTimeOffset? To);
 
+    /// <summary>Whole hours, <c>from</c> before <c>to</c>, starting no earlier than the records still staged (the maximum lateness).</summary>
+    public sealed class ReExportRequestValidator : AbstractValidator<ReExportRequest>
+    {
+        public ReExportRequestValidator(IOptions<ExportOptions> options, TimeProvider clock)
+        {
+            RuleFor(r => r.From).Custom((from, context) =>
+            {
+                var oldest = ExportRules.HourOf(clock.GetUtcNow() - options.Value.MaxLateness);
+                if (from is null || from != ExportRules.HourOf(from.Value))
+                {
+                    context.AddFailure(new ValidationFailure("from", "Give the first hour to write again, on the hour (for example 2026-11-20T07:00:00Z)."));
+                }
+                else if (from < oldest)
+                {
+                    context.AddFailure(new ValidationFailure("from",
+                        $"Records are kept for re-export for {options.Value.MaxLateness.TotalDays:0.#} days: start at {oldest:O} or later."));
+                }
+            });
+            RuleFor(r => r.To).Must((r, to) => to is { } end && end == ExportRules.HourOf(end) && !(r.From is { } start && end <= start))
+                .OverridePropertyName("to").WithMessage("Give the end (exclusive), on the hour and after from.");
+        }
+    }
+
     public static IEndpointRouteBuilder MapReExportApi(this IEndpointRouteBuilder app)
     {
         var profile = app.MapGroup("/api/areas/{areaId:guid}/export-profiles/{profileId:guid}/re-exports").WithTags("Export");
@@ -30,34 +54,13 @@ public static class ReExportApi
         return app;
     }
 
-    public static async Task<Results<Accepted<OperationStatus>, ProblemHttpResult>> StartReExport(Guid areaId, Guid profileId, ReExportRequest request,
-        ExportDbContext db, IOptions<ExportOptions> options, TimeProvider clock, ClaimsPrincipal user, CancellationToken cancellationToken)
+    public static async Task<Accepted<OperationStatus>> StartReExport(Guid areaId, Guid profileId, ReExportRequest request,
+        ExportDbContext db, TimeProvider clock, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var oldest = ExportRules.HourOf(now - options.Value.MaxLateness);
-        var failures = new List<ValidationFailure>();
-        if (request.From is not { } from || from != ExportRules.HourOf(from))
-        {
-            failures.Add(new("from", "Give the first hour to write again, on the hour (for example 2026-11-20T07:00:00Z)."));
-        }
-        else if (from < oldest)
-        {
-            failures.Add(new("from", $"Records are kept for re-export for {options.Value.MaxLateness.TotalDays:0.#} days: start at {oldest:O} or later."));
-        }
-
-        if (request.To is not { } to || to != ExportRules.HourOf(to) || request.From is { } start && to <= start)
-        {
-            failures.Add(new("to", "Give the end (exclusive), on the hour and after from."));
-        }
-
-        if (failures.Count > 0)
-        {
-            throw new ValidationException(failures);
-        }
-
         if (!await db.Profiles.AnyAsync(p => p.Id == profileId && p.AreaId == areaId && !p.Deleted, cancellationToken))
         {
-            return TypedResults.Problem(statusCode: 404, title: "Export profile not found.", detail: "The export service knows no live profile with this id in this area.");
+            throw ProblemException.NotFound("Export profile not found.", "The export service knows no live profile with this id in this area.");
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -77,11 +80,11 @@ public static class ReExportApi
         return TypedResults.Accepted($"/api/areas/{areaId}/export-profiles/{profileId}/re-exports/{reExport.Id}", await StatusAsync(db, reExport, cancellationToken));
     }
 
-    public static async Task<Results<Ok<OperationStatus>, ProblemHttpResult>> GetReExport(Guid areaId, Guid profileId, Guid reExportId, ExportDbContext db,
+    public static async Task<Ok<OperationStatus>> GetReExport(Guid areaId, Guid profileId, Guid reExportId, ExportDbContext db,
         CancellationToken cancellationToken) =>
         await db.ReExports.AsNoTracking().FirstOrDefaultAsync(r => r.Id == reExportId && r.AreaId == areaId && r.ProfileId == profileId, cancellationToken) is { } found
             ? TypedResults.Ok(await StatusAsync(db, found, cancellationToken))
-            : TypedResults.Problem(statusCode: 404, title: "Re-export not found.", detail: "This profile has no re-export with this id.");
+            : throw ProblemException.NotFound("Re-export not found.", "This profile has no re-export with this id.");
 
     public static async Task<Ok<List<OperationStatus>>> ListOperations(ExportDbContext db, CancellationToken cancellationToken)
     {

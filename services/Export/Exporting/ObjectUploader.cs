@@ -1,11 +1,8 @@
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text.Json;
-using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
-using Amazon.SecurityToken;
-using Amazon.SecurityToken.Model;
 using CallLogs.Contracts;
 using CallLogs.Export.Consumers;
 using CallLogs.Export.Data;
@@ -185,23 +182,8 @@ public sealed partial class ObjectUploader(ExportDbContext db, ObjectFiles files
             return (s3, false);
         }
 
-        var stsConfig = new AmazonSecurityTokenServiceConfig { RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(settings.Region) };
-        if (!string.IsNullOrEmpty(options.Value.StsEndpoint))
-        {
-            stsConfig.ServiceURL = options.Value.StsEndpoint;
-        }
-
-        using var sts = settings.AccessKey is not null
-            ? new AmazonSecurityTokenServiceClient(new BasicAWSCredentials(settings.AccessKey, settings.SecretKey), stsConfig)
-            : new AmazonSecurityTokenServiceClient(stsConfig);
-        var assumed = await sts.AssumeRoleAsync(new AssumeRoleRequest
-        {
-            RoleArn = encryption.IamRoleArn,
-            ExternalId = encryption.IamRoleExternalId,
-            RoleSessionName = $"calllogs-export-{profile.ProfileId:N}"[..40],
-            DurationSeconds = 900,
-        }, cancellationToken);
-        return (settings.CreateClient(assumed.Credentials), true);
+        return (await settings.CreateClientForRoleAsync(encryption.IamRoleArn, encryption.IamRoleExternalId, $"calllogs-export-{profile.ProfileId:N}",
+            options.Value.StsEndpoint, cancellationToken), true);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Aborting the multipart upload of {Key} failed")]

@@ -5,6 +5,7 @@ using CallLogs.ServiceDefaults.Data;
 using CallLogs.ServiceDefaults.Messaging;
 using CallLogs.ServiceDefaults.Outbox;
 using CallLogs.ServiceDefaults.Storage;
+using FluentValidation;
 using MassTransit;
 
 namespace CallLogs.Export.Extensions;
@@ -28,6 +29,7 @@ public static class Extensions
             bus.AddConsumer<AreaRenamedConsumer, AreaRenamedConsumerDefinition>();
         });
         builder.AddS3Storage();
+        builder.Services.AddValidatorsFromAssemblyContaining<ExportDbContext>(includeInternalTypes: true);
         builder.Services.AddSingleton<ObjectFiles>();
         builder.Services.AddScoped<HourPlanner>();
         builder.Services.AddScoped<ObjectUploader>();

@@ -50,16 +50,16 @@ public static class CallRecordsApi
 
     public sealed record IngestResponse(int Accepted, int Duplicates, int Refused, IReadOnlyList<RecordError> Errors);
 
-    public static async Task<Results<Ok<IngestResponse>, ProblemHttpResult>> IngestCallRecords(
+    public static async Task<Ok<IngestResponse>> IngestCallRecords(
         Guid areaId, HttpContext http, BatchAcceptance acceptance, AreaRetentionCache retention, DownstreamLag downstream, IOptions<IngestOptions> options,
         IOptions<BackpressureOptions> backpressure, TimeProvider clock, CancellationToken cancellationToken)
     {
         if (downstream.IsBehind)
         {
             Deferred.Add(1);
-            http.Response.Headers.RetryAfter = ((int)backpressure.Value.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Ingest is holding batches back.",
-                detail: "The consumers of accepted records are behind, so none of this batch was accepted. Send the same batch again after the Retry-After delay.");
+            throw ProblemException.Unavailable("Ingest is holding batches back.",
+                "The consumers of accepted records are behind, so none of this batch was accepted. Send the same batch again after the Retry-After delay.",
+                backpressure.Value.RetryAfter);
         }
 
         var settings = options.Value;
@@ -70,14 +70,14 @@ public static class CallRecordsApi
 
         if (http.Request.ContentLength > settings.MaxBodyBytes)
         {
-            return TooLarge($"The body is {http.Request.ContentLength} bytes; at most {settings.MaxBodyBytes} are taken. Send the records in smaller batches.");
+            throw TooLarge($"The body is {http.Request.ContentLength} bytes; at most {settings.MaxBodyBytes} are taken. Send the records in smaller batches.");
         }
 
         var ndjson = http.Request.ContentType?.Contains("ndjson", StringComparison.OrdinalIgnoreCase) == true;
         var (body, length) = await ReadBodyAsync(http.Request, settings.MaxBodyBytes, cancellationToken);
         if (body is null)
         {
-            return TooLarge($"The body is more than {settings.MaxBodyBytes} bytes. Send the records in smaller batches.");
+            throw TooLarge($"The body is more than {settings.MaxBodyBytes} bytes. Send the records in smaller batches.");
         }
 
         var now = clock.GetUtcNow();
@@ -91,13 +91,13 @@ public static class CallRecordsApi
             var elements = ndjson ? CallRecordParser.SplitLines(json.Span, settings.MaxBatchRecords + 1) : CallRecordParser.SplitArray(json.Span);
             if (elements is null)
             {
-                return TypedResults.Problem(statusCode: 400, title: "The body is not a batch of records.",
-                    detail: "Send a JSON array of record objects (Content-Type: application/json) or one record object per line (Content-Type: application/x-ndjson).");
+                throw new ProblemException(StatusCodes.Status400BadRequest, "The body is not a batch of records.",
+                    "Send a JSON array of record objects (Content-Type: application/json) or one record object per line (Content-Type: application/x-ndjson).");
             }
 
             if (elements.Count > settings.MaxBatchRecords)
             {
-                return TooLarge($"A batch may carry at most {settings.MaxBatchRecords} records. Split it and send the parts one after the other.");
+                throw TooLarge($"A batch may carry at most {settings.MaxBatchRecords} records. Split it and send the parts one after the other.");
             }
 
             limits = RecordLimits.For(now, retentionDays = await retention.DaysAsync(areaId, cancellationToken), settings.MaxFutureSkew);
@@ -115,11 +115,11 @@ public static class CallRecordsApi
         }
         catch (BrokerUnavailableException)
         {
-            return Unavailable(http, "The message broker did not confirm the batch, so none of it was accepted. Send the same batch again after the Retry-After delay.");
+            throw Unavailable("The message broker did not confirm the batch, so none of it was accepted. Send the same batch again after the Retry-After delay.");
         }
         catch (NpgsqlException e) when (e.IsTransient && !cancellationToken.IsCancellationRequested)
         {
-            return Unavailable(http, "The database could not be reached, so none of the batch was accepted. Send the same batch again after the Retry-After delay.");
+            throw Unavailable("The database could not be reached, so none of the batch was accepted. Send the same batch again after the Retry-After delay.");
         }
 
         Accepted.Add(accepted);
@@ -128,9 +128,11 @@ public static class CallRecordsApi
         var response = new IngestResponse(accepted, duplicates + repeatedInBatch, errors.Count, errors);
         // Every record refused: a problem (422) that carries the same per-record errors as a partial success does.
         return errors.Count > 0 && good.Count == 0 && repeatedInBatch == 0
-            ? TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "No record of the batch could be taken.",
-                detail: "Every record was refused; 'errors' gives each one's index and reason. Correct them and send the batch again.",
-                extensions: new Dictionary<string, object?> { ["accepted"] = 0, ["duplicates"] = 0, ["refused"] = errors.Count, ["errors"] = errors })
+            ? throw new ProblemException(StatusCodes.Status422UnprocessableEntity, "No record of the batch could be taken.",
+                "Every record was refused; 'errors' gives each one's index and reason. Correct them and send the batch again.")
+            {
+                Extensions = new Dictionary<string, object?> { ["accepted"] = 0, ["duplicates"] = 0, ["refused"] = errors.Count, ["errors"] = errors },
+            }
             : TypedResults.Ok(response);
     }
 
@@ -142,59 +144,19 @@ public static class CallRecordsApi
     /// (<see cref="Masking"/>, <see cref="IngestOptions.ViewerUnmaskedCharacters"/> kept at each end); only area admins
     /// and platform admins, who set up the gateways, exports and streams that carry the keys anyway, see them raw.
     /// </summary>
-    public static async Task<IResult> ListCallRecords(Guid areaId, HttpContext http, CallRecordStore store, TimeProvider clock, IOptions<IngestOptions> options,
-        DateTimeOffset? from, DateTimeOffset? until, string? apiKey, string? service, string? endpoint, int? responseCode, string? srcIp,
-        int? limit, string? continuationToken, string? format, CancellationToken cancellationToken)
+    public static async Task<IResult> ListCallRecords(Guid areaId, [AsParameters] CallRecordQuery query, HttpContext http, CallRecordStore store,
+        TimeProvider clock, IOptions<IngestOptions> options, CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, string[]>();
-        (DateTimeOffset, string)? before = null;
-        if (continuationToken is not null)
-        {
-            if (ContinuationToken.TryRead(continuationToken) is { } position)
-            {
-                before = position;
-            }
-            else
-            {
-                errors["continuationToken"] = ["The continuation token is not one this API gave out; send the token of the previous page unchanged, or none for the first page."];
-            }
-        }
-
-        if (format is not (null or "json" or "csv"))
-        {
-            errors["format"] = ["format must be json or csv (or leave it out and send Accept: text/csv for CSV)."];
-        }
-
-        if (limit is < 1 or > MaxPageSize)
-        {
-            errors["limit"] = [$"limit must be from 1 to {MaxPageSize}."];
-        }
-
-        if (responseCode is < 100 or > 599)
-        {
-            errors["responseCode"] = ["responseCode must be an HTTP status code from 100 to 599."];
-        }
-
-        var end = until ?? clock.GetUtcNow().AddMinutes(1);
-        var start = from ?? (end.UtcTicks > TimeSpan.TicksPerHour ? end.AddHours(-1) : DateTimeOffset.MinValue);
-        if (start >= end)
-        {
-            errors["from"] = ["from must be earlier than until."];
-        }
-
-        if (errors.Count > 0)
-        {
-            return TypedResults.ValidationProblem(errors, title: "One or more fields are not valid.", detail: "Correct the fields listed in 'errors' and send the request again.");
-        }
-
-        var size = limit ?? 100;
-        var rows = await store.QueryAsync(new CallRecordFilter(areaId, start, end, apiKey, service, endpoint, responseCode, srcIp, before, size + 1), cancellationToken);
+        var (start, end) = query.Window(clock.GetUtcNow());
+        var before = query.ContinuationToken is { } token ? ContinuationToken.TryRead(token) : null;
+        var size = query.Limit ?? 100;
+        var rows = await store.QueryAsync(new CallRecordFilter(areaId, start, end, query.ApiKey, query.Service, query.Endpoint, query.ResponseCode, query.SrcIp, before, size + 1), cancellationToken);
         var next = rows.Count > size ? ContinuationToken.Write(rows[size - 1].Time, rows[size - 1].Uuid) : null;
         var page = rows.Take(size).ToList();
         int? maskKeep = http.User.IsPlatformAdmin() || http.User.IsInRole(Roles.AreaAdmin) ? null : options.Value.ViewerUnmaskedCharacters;
 
-        var csv = format == "csv"
-            || (format is null && http.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true));
+        var csv = query.Format == "csv"
+            || (query.Format is null && http.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true));
         if (csv)
         {
             if (next is not null)
@@ -243,14 +205,9 @@ public static class CallRecordsApi
         return JsonSerializer.SerializeToElement(item);
     }
 
-    private static ProblemHttpResult Unavailable(HttpContext http, string detail)
-    {
-        http.Response.Headers.RetryAfter = "5";
-        return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The records could not be made durable.", detail: detail);
-    }
+    private static ProblemException Unavailable(string detail) => ProblemException.Unavailable("The records could not be made durable.", detail);
 
-    private static ProblemHttpResult TooLarge(string detail) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "The batch is too large.", detail: detail);
+    private static ProblemException TooLarge(string detail) => new(StatusCodes.Status413PayloadTooLarge, "The batch is too large.", detail);
 
     /// <summary>Each record checked: the good ones (a repeat within the batch counted, not kept) and why the others are refused.</summary>
     private static (List<CallRecord> Good, List<RecordError> Errors, int RepeatedInBatch) Check(ReadOnlyMemory<byte> json, List<Range> elements,

@@ -1,6 +1,7 @@
 using CallLogs.Ingest.Data;
 using CallLogs.Ingest.Extensions;
 using CallLogs.ServiceDefaults.Auth;
+using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -18,6 +19,13 @@ public static class RetentionApi
 
     public sealed record RetentionSetting(int? Days);
 
+    public sealed class RetentionSettingValidator : AbstractValidator<RetentionSetting>
+    {
+        public RetentionSettingValidator() =>
+            RuleFor(r => r.Days).Must(days => days is >= 1 and <= MaxDays)
+                .WithMessage($"days must be a whole number of days from 1 to {MaxDays} (about two years).");
+    }
+
     public sealed record RetentionResponse(Guid AreaId, int Days, bool IsDefault);
 
     public static IEndpointRouteBuilder MapRetentionApi(this IEndpointRouteBuilder app)
@@ -34,21 +42,16 @@ public static class RetentionApi
         return TypedResults.Ok(new RetentionResponse(areaId, setting?.Days ?? options.Value.DefaultRetentionDays, setting is null));
     }
 
-    public static async Task<Results<Ok<RetentionResponse>, ValidationProblem>> SetRetention(Guid areaId, RetentionSetting request, IngestDbContext db,
+    public static async Task<Ok<RetentionResponse>> SetRetention(Guid areaId, RetentionSetting request, IngestDbContext db,
         AreaRetentionCache cache, TimeProvider clock, CancellationToken cancellationToken)
     {
-        if (request.Days is not (>= 1 and <= MaxDays))
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["days"] = [$"days must be a whole number of days from 1 to {MaxDays} (about two years)."] });
-        }
-
         var setting = await db.AreaRetentions.FirstOrDefaultAsync(a => a.AreaId == areaId, cancellationToken);
         if (setting is null)
         {
             db.AreaRetentions.Add(setting = new AreaRetention { AreaId = areaId });
         }
 
-        setting.RehomePending |= setting.Days != request.Days.Value;
+        setting.RehomePending |= setting.Days != request.Days!.Value;
         setting.Days = request.Days.Value;
         setting.UpdatedAt = clock.GetUtcNow();
         await db.SaveChangesAsync(cancellationToken);

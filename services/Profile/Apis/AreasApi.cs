@@ -25,10 +25,9 @@ public static class AreasApi
         return app;
     }
 
-    public static async Task<Created<AreaResponse>> CreateArea(CreateAreaRequest request, IValidator<CreateAreaRequest> validator,
+    public static async Task<Created<AreaResponse>> CreateArea(CreateAreaRequest request,
         ProfileDbContext db, TimeProvider clock, CancellationToken cancellationToken)
     {
-        await validator.ValidateAndThrowAsync(request, cancellationToken);
         var now = clock.GetUtcNow();
         var area = new Area { Id = Guid.CreateVersion7(), Name = request.Name!.Trim(), NormalizedName = Normalize(request.Name), CreatedAt = now, UpdatedAt = now };
         db.Areas.Add(area);
@@ -50,20 +49,19 @@ public static class AreasApi
         return TypedResults.Ok(areas.Select(ToResponse).ToList());
     }
 
-    public static async Task<Results<Ok<AreaResponse>, ProblemHttpResult>> GetArea(Guid areaId, ProfileDbContext db, CancellationToken cancellationToken)
+    public static async Task<Ok<AreaResponse>> GetArea(Guid areaId, ProfileDbContext db, CancellationToken cancellationToken)
     {
         var area = await db.Areas.AsNoTracking().FirstOrDefaultAsync(a => a.Id == areaId, cancellationToken);
-        return area is null ? AreaNotFound() : TypedResults.Ok(ToResponse(area));
+        return area is null ? throw AreaNotFound() : TypedResults.Ok(ToResponse(area));
     }
 
-    public static async Task<Results<Ok<AreaResponse>, ProblemHttpResult>> RenameArea(Guid areaId, RenameAreaRequest request,
-        IValidator<RenameAreaRequest> validator, ProfileDbContext db, TimeProvider clock, CancellationToken cancellationToken)
+    public static async Task<Ok<AreaResponse>> RenameArea(Guid areaId, RenameAreaRequest request,
+        ProfileDbContext db, TimeProvider clock, CancellationToken cancellationToken)
     {
-        await validator.ValidateAndThrowAsync(request, cancellationToken);
         var area = await db.Areas.FirstOrDefaultAsync(a => a.Id == areaId, cancellationToken);
         if (area is null)
         {
-            return AreaNotFound();
+            throw AreaNotFound();
         }
 
         var name = request.Name!.Trim();
@@ -93,8 +91,8 @@ public static class AreasApi
         }
     }
 
-    private static ProblemHttpResult AreaNotFound() =>
-        TypedResults.Problem(statusCode: 404, title: "Area not found.", detail: "No area with this id is visible to your token. Check the area id in the URL.");
+    private static ProblemException AreaNotFound() =>
+        ProblemException.NotFound("Area not found.", "No area with this id is visible to your token. Check the area id in the URL.");
 
     private static AreaResponse ToResponse(Area area) => new(area.Id, area.Name, area.CreatedAt, area.UpdatedAt);
 }

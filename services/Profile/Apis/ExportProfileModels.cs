@@ -61,8 +61,11 @@ public sealed record PagedList<T>(IReadOnlyList<T> Items, int Page, int PageSize
 /// Which page of a list: <c>?page=1&amp;pageSize=50</c> (the defaults). Taken as text, so that a value that is no
 /// number, or none that fits, is refused naming its parameter like any other bad value.
 /// </summary>
-public sealed record PageQuery(string? Page, string? PageSize)
+public sealed record PageQuery
 {
+    public string? Page { get; init; }
+    public string? PageSize { get; init; }
+
     public int PageNumber => Number(Page, 1);
     public int Size => Number(PageSize, 50);
 

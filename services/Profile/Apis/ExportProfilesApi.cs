@@ -30,14 +30,13 @@ public static class ExportProfilesApi
         return app;
     }
 
-    public static async Task<Results<Created<ExportProfileResponse>, ProblemHttpResult>> CreateExportProfile(Guid areaId,
-        CreateExportProfileRequest request, IValidator<CreateExportProfileRequest> validator, ProfileDbContext db, TimeProvider clock,
+    public static async Task<Created<ExportProfileResponse>> CreateExportProfile(Guid areaId,
+        CreateExportProfileRequest request, ProfileDbContext db, TimeProvider clock,
         CancellationToken cancellationToken)
     {
-        await validator.ValidateAndThrowAsync(request, cancellationToken);
         if (await AreaNameAsync(db, areaId, cancellationToken) is not { } areaName)
         {
-            return AreaNotFound();
+            throw AreaNotFound();
         }
 
         var now = clock.GetUtcNow();
@@ -71,14 +70,12 @@ public static class ExportProfilesApi
     }
 
     /// <summary>A page of the area's profiles by name; 404 when the area does not exist (platform admins reach any id).</summary>
-    public static async Task<Results<Ok<PagedList<ExportProfileResponse>>, ProblemHttpResult>> ListExportProfiles(Guid areaId, ProfileDbContext db,
-        string? page, string? pageSize, IValidator<PageQuery> validator, CancellationToken cancellationToken)
+    public static async Task<Ok<PagedList<ExportProfileResponse>>> ListExportProfiles(Guid areaId, ProfileDbContext db,
+        [AsParameters] PageQuery paging, CancellationToken cancellationToken)
     {
-        var paging = new PageQuery(page, pageSize);
-        await validator.ValidateAndThrowAsync(paging, cancellationToken);
         if (!await db.Areas.AnyAsync(a => a.Id == areaId, cancellationToken))
         {
-            return AreaNotFound();
+            throw AreaNotFound();
         }
 
         var query = db.ExportProfiles.AsNoTracking().Where(p => p.AreaId == areaId);
@@ -88,22 +85,21 @@ public static class ExportProfilesApi
         return TypedResults.Ok(new PagedList<ExportProfileResponse>(items.Select(ToResponse).ToList(), paging.PageNumber, paging.Size, total));
     }
 
-    public static async Task<Results<Ok<ExportProfileResponse>, ProblemHttpResult>> GetExportProfile(Guid areaId, Guid profileId,
+    public static async Task<Ok<ExportProfileResponse>> GetExportProfile(Guid areaId, Guid profileId,
         ProfileDbContext db, CancellationToken cancellationToken)
     {
         var profile = await db.ExportProfiles.AsNoTracking().FirstOrDefaultAsync(p => p.AreaId == areaId && p.Id == profileId, cancellationToken);
-        return profile is null ? ProfileNotFound() : TypedResults.Ok(ToResponse(profile));
+        return profile is null ? throw ProfileNotFound() : TypedResults.Ok(ToResponse(profile));
     }
 
-    public static async Task<Results<Ok<ExportProfileResponse>, ProblemHttpResult>> UpdateExportProfile(Guid areaId, Guid profileId,
-        UpdateExportProfileRequest request, IValidator<UpdateExportProfileRequest> validator, ProfileDbContext db, TimeProvider clock,
+    public static async Task<Ok<ExportProfileResponse>> UpdateExportProfile(Guid areaId, Guid profileId,
+        UpdateExportProfileRequest request, ProfileDbContext db, TimeProvider clock,
         CancellationToken cancellationToken)
     {
-        await validator.ValidateAndThrowAsync(request, cancellationToken);
         var profile = await db.ExportProfiles.FirstOrDefaultAsync(p => p.AreaId == areaId && p.Id == profileId, cancellationToken);
         if (profile is null)
         {
-            return ProfileNotFound();
+            throw ProfileNotFound();
         }
 
         RefuseChangeOfFixedFields(profile, request);
@@ -139,21 +135,21 @@ public static class ExportProfilesApi
         return TypedResults.Ok(ToResponse(profile));
     }
 
-    public static Task<Results<Ok<ExportProfileResponse>, ProblemHttpResult>> EnableExportProfile(Guid areaId, Guid profileId,
+    public static Task<Ok<ExportProfileResponse>> EnableExportProfile(Guid areaId, Guid profileId,
         ProfileDbContext db, TimeProvider clock, CancellationToken cancellationToken) =>
         SetEnabledAsync(areaId, profileId, enabled: true, db, clock, cancellationToken);
 
-    public static Task<Results<Ok<ExportProfileResponse>, ProblemHttpResult>> DisableExportProfile(Guid areaId, Guid profileId,
+    public static Task<Ok<ExportProfileResponse>> DisableExportProfile(Guid areaId, Guid profileId,
         ProfileDbContext db, TimeProvider clock, CancellationToken cancellationToken) =>
         SetEnabledAsync(areaId, profileId, enabled: false, db, clock, cancellationToken);
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteExportProfile(Guid areaId, Guid profileId,
+    public static async Task<NoContent> DeleteExportProfile(Guid areaId, Guid profileId,
         ProfileDbContext db, TimeProvider clock, CancellationToken cancellationToken)
     {
         var profile = await db.ExportProfiles.FirstOrDefaultAsync(p => p.AreaId == areaId && p.Id == profileId, cancellationToken);
         if (profile is null)
         {
-            return ProfileNotFound();
+            throw ProfileNotFound();
         }
 
         db.ExportProfiles.Remove(profile);
@@ -168,13 +164,13 @@ public static class ExportProfilesApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<Results<Ok<ExportProfileResponse>, ProblemHttpResult>> SetEnabledAsync(Guid areaId, Guid profileId, bool enabled,
+    private static async Task<Ok<ExportProfileResponse>> SetEnabledAsync(Guid areaId, Guid profileId, bool enabled,
         ProfileDbContext db, TimeProvider clock, CancellationToken cancellationToken)
     {
         var profile = await db.ExportProfiles.FirstOrDefaultAsync(p => p.AreaId == areaId && p.Id == profileId, cancellationToken);
         if (profile is null)
         {
-            return ProfileNotFound();
+            throw ProfileNotFound();
         }
 
         if (profile.Enabled != enabled)
@@ -276,9 +272,9 @@ public static class ExportProfilesApi
     private static Task<string?> AreaNameAsync(ProfileDbContext db, Guid areaId, CancellationToken cancellationToken) =>
         db.Areas.Where(a => a.Id == areaId).Select(a => a.Name).FirstOrDefaultAsync(cancellationToken);
 
-    private static ProblemHttpResult ProfileNotFound() =>
-        TypedResults.Problem(statusCode: 404, title: "Export profile not found.", detail: "No export profile with this id exists in this area.");
+    private static ProblemException ProfileNotFound() =>
+        ProblemException.NotFound("Export profile not found.", "No export profile with this id exists in this area.");
 
-    private static ProblemHttpResult AreaNotFound() =>
-        TypedResults.Problem(statusCode: 404, title: "Area not found.", detail: "No area with this id exists. A platform admin creates areas first.");
+    private static ProblemException AreaNotFound() =>
+        ProblemException.NotFound("Area not found.", "No area with this id exists. A platform admin creates areas first.");
 }

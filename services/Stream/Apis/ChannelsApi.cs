@@ -7,6 +7,7 @@ using CallLogs.ServiceDefaults.Outbox;
 using CallLogs.Stream.Data;
 using CallLogs.Stream.Extensions;
 using CallLogs.Stream.Subscriptions;
+using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -26,6 +27,18 @@ public static class ChannelsApi
     public sealed record TokenResponse(Guid Id, string Status, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string? Secret = null, string? SubscribeUrl = null);
 
     public sealed record UpdateChannelRequest(string? Name, string? Description, bool? Enabled, bool? MaskSensitiveData, int? UnmaskedCharacters);
+
+    public sealed class UpdateChannelRequestValidator : AbstractValidator<UpdateChannelRequest>
+    {
+        public UpdateChannelRequestValidator()
+        {
+            RuleFor(r => r.Name).Must(name => name is null || (!string.IsNullOrWhiteSpace(name) && name.Length <= 200))
+                .WithMessage("Name must be 1 to 200 characters.");
+            RuleFor(r => r.Description).MaximumLength(2000).WithMessage("Description must be at most 2000 characters.");
+            RuleFor(r => r.UnmaskedCharacters).InclusiveBetween(0, 127)
+                .WithMessage("Number of characters to leave unmasked must be from 0 to 127 (0 masks the whole value).");
+        }
+    }
 
     public static IEndpointRouteBuilder MapChannelsApi(this IEndpointRouteBuilder app)
     {
@@ -69,47 +82,18 @@ public static class ChannelsApi
         return TypedResults.Created($"/api/areas/{areaId}/stream-channel", response);
     }
 
-    public static async Task<Results<Ok<ChannelResponse>, ProblemHttpResult>> GetStreamChannel(Guid areaId, StreamDbContext db, CancellationToken cancellationToken)
+    public static async Task<Ok<ChannelResponse>> GetStreamChannel(Guid areaId, StreamDbContext db, CancellationToken cancellationToken)
     {
-        var channel = await db.Channels.AsNoTracking().FirstOrDefaultAsync(c => c.AreaId == areaId, cancellationToken);
-        if (channel is null)
-        {
-            return NoChannel();
-        }
+        var channel = await db.Channels.AsNoTracking().FirstOrDefaultAsync(c => c.AreaId == areaId, cancellationToken) ?? throw NoChannel();
 
         var tokens = await db.AccessTokens.AsNoTracking().Where(t => t.ChannelId == channel.Id).OrderBy(t => t.CreatedAt).ToListAsync(cancellationToken);
         return TypedResults.Ok(ToResponse(channel, tokens.Select(t => ToResponse(t)).ToList()));
     }
 
-    public static async Task<Results<Ok<ChannelResponse>, ProblemHttpResult, ValidationProblem>> UpdateStreamChannel(Guid areaId, UpdateChannelRequest request,
+    public static async Task<Ok<ChannelResponse>> UpdateStreamChannel(Guid areaId, UpdateChannelRequest request,
         StreamDbContext db, SubscriberRegistry registry, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, string[]>();
-        if (request.Name is not null && (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 200))
-        {
-            errors["name"] = ["Name must be 1 to 200 characters."];
-        }
-
-        if (request.Description is { Length: > 2000 })
-        {
-            errors["description"] = ["Description must be at most 2000 characters."];
-        }
-
-        if (request.UnmaskedCharacters is < 0 or > 127)
-        {
-            errors["unmaskedCharacters"] = ["Number of characters to leave unmasked must be from 0 to 127 (0 masks the whole value)."];
-        }
-
-        if (errors.Count > 0)
-        {
-            return TypedResults.ValidationProblem(errors);
-        }
-
-        var channel = await db.Channels.FirstOrDefaultAsync(c => c.AreaId == areaId, cancellationToken);
-        if (channel is null)
-        {
-            return NoChannel();
-        }
+        var channel = await db.Channels.FirstOrDefaultAsync(c => c.AreaId == areaId, cancellationToken) ?? throw NoChannel();
 
         var maskingBefore = channel.MaskSensitiveData ? channel.UnmaskedCharacters : (int?)null;
         channel.Name = request.Name?.Trim() ?? channel.Name;
@@ -141,18 +125,14 @@ public static class ChannelsApi
         return TypedResults.Ok(ToResponse(channel, tokens.Select(t => ToResponse(t)).ToList()));
     }
 
-    public static ProblemHttpResult DeleteStreamChannel(Guid areaId) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status405MethodNotAllowed, title: "A channel cannot be deleted.",
-            detail: "An area keeps its channel once it is created. Disable the channel (PATCH with enabled: false) or its token to stop all subscriptions.");
+    public static IResult DeleteStreamChannel(Guid areaId) =>
+        throw new ProblemException(StatusCodes.Status405MethodNotAllowed, "A channel cannot be deleted.",
+            "An area keeps its channel once it is created. Disable the channel (PATCH with enabled: false) or its token to stop all subscriptions.");
 
-    public static async Task<Results<Created<TokenResponse>, ProblemHttpResult>> CreateStreamToken(Guid areaId, HttpContext http, StreamDbContext db,
+    public static async Task<Created<TokenResponse>> CreateStreamToken(Guid areaId, HttpContext http, StreamDbContext db,
         TimeProvider clock, IOptions<StreamOptions> options, CancellationToken cancellationToken)
     {
-        var channel = await db.Channels.AsNoTracking().FirstOrDefaultAsync(c => c.AreaId == areaId, cancellationToken);
-        if (channel is null)
-        {
-            return NoChannel();
-        }
+        var channel = await db.Channels.AsNoTracking().FirstOrDefaultAsync(c => c.AreaId == areaId, cancellationToken) ?? throw NoChannel();
 
         var (token, secret) = NewToken(channel.Id, clock.GetUtcNow());
         db.AccessTokens.Add(token);
@@ -160,21 +140,18 @@ public static class ChannelsApi
         return TypedResults.Created($"/api/areas/{areaId}/stream-channel/tokens/{token.Id}", ToResponse(token, secret, SubscribeUrl(http, options.Value, channel, secret)));
     }
 
-    public static Task<Results<Ok<TokenResponse>, ProblemHttpResult>> EnableStreamToken(Guid areaId, Guid tokenId, StreamDbContext db, TimeProvider clock,
+    public static Task<Ok<TokenResponse>> EnableStreamToken(Guid areaId, Guid tokenId, StreamDbContext db, TimeProvider clock,
         CancellationToken cancellationToken) => SetTokenAsync(areaId, tokenId, true, db, clock, cancellationToken);
 
-    public static Task<Results<Ok<TokenResponse>, ProblemHttpResult>> DisableStreamToken(Guid areaId, Guid tokenId, StreamDbContext db, TimeProvider clock,
+    public static Task<Ok<TokenResponse>> DisableStreamToken(Guid areaId, Guid tokenId, StreamDbContext db, TimeProvider clock,
         CancellationToken cancellationToken) => SetTokenAsync(areaId, tokenId, false, db, clock, cancellationToken);
 
-    private static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> SetTokenAsync(Guid areaId, Guid tokenId, bool enabled, StreamDbContext db,
+    private static async Task<Ok<TokenResponse>> SetTokenAsync(Guid areaId, Guid tokenId, bool enabled, StreamDbContext db,
         TimeProvider clock, CancellationToken cancellationToken)
     {
         var token = await db.AccessTokens.Join(db.Channels.Where(c => c.AreaId == areaId), t => t.ChannelId, c => c.Id, (t, c) => t)
-            .FirstOrDefaultAsync(t => t.Id == tokenId, cancellationToken);
-        if (token is null)
-        {
-            return TypedResults.Problem(statusCode: 404, title: "Token not found.", detail: "This area's channel has no token with this id.");
-        }
+            .FirstOrDefaultAsync(t => t.Id == tokenId, cancellationToken)
+            ?? throw ProblemException.NotFound("Token not found.", "This area's channel has no token with this id.");
 
         if (token.Enabled != enabled)
         {
@@ -219,8 +196,8 @@ public static class ChannelsApi
     private static ProblemException ChannelExists(Guid id) =>
         ProblemException.Conflict($"This area already has its channel ({id}); an area has exactly one. Use GET to see it, or PATCH to change it.");
 
-    private static ProblemHttpResult NoChannel() =>
-        TypedResults.Problem(statusCode: 404, title: "The area has no channel yet.", detail: "Create it with POST /api/areas/{areaId}/stream-channel (the Generate step).");
+    private static ProblemException NoChannel() =>
+        ProblemException.NotFound("The area has no channel yet.", "Create it with POST /api/areas/{areaId}/stream-channel (the Generate step).");
 
     private static ChannelResponse ToResponse(Channel c, IReadOnlyList<TokenResponse> tokens) =>
         new(c.Id, c.AreaId, c.Name, c.Description, c.Enabled ? "enabled" : "disabled", c.MaskSensitiveData, c.UnmaskedCharacters, c.CreatedAt, c.UpdatedAt, tokens);

@@ -1,3 +1,4 @@
+using CallLogs.ServiceDefaults.Errors;
 using System.Net.WebSockets;
 using System.Text;
 using CallLogs.Stream.Extensions;
@@ -26,14 +27,14 @@ public static class SubscribeApi
     {
         if (!http.WebSockets.IsWebSocketRequest)
         {
-            return TypedResults.Problem(statusCode: 400, title: "This is a WebSocket endpoint.",
-                detail: "Connect with a WebSocket client to ws(s)://<host>/ecls/subscribe/<area id>/<channel id>?key=<token>.");
+            throw new ProblemException(StatusCodes.Status400BadRequest, "This is a WebSocket endpoint.",
+                "Connect with a WebSocket client to ws(s)://<host>/ecls/subscribe/<area id>/<channel id>?key=<token>.");
         }
 
         var (admission, refusal) = await gate.AdmitAsync(areaId, channelId, key, http.RequestAborted);
         if (admission is null)
         {
-            return TypedResults.Problem(statusCode: refusal!.Status, title: refusal.Title, detail: refusal.Detail);
+            throw refusal!.ToException();
         }
 
         try

@@ -6,6 +6,7 @@ using CallLogs.Stream.Consumers;
 using CallLogs.Stream.Data;
 using CallLogs.Stream.Subscriptions;
 using CallLogs.ServiceDefaults.Auth;
+using FluentValidation;
 using MassTransit;
 
 namespace CallLogs.Stream.Extensions;
@@ -27,6 +28,7 @@ public static class Extensions
             bus.AddConsumer<AreaCreatedConsumer, AreaCreatedConsumerDefinition>();
             bus.AddConsumer<AreaRenamedConsumer, AreaRenamedConsumerDefinition>();
         });
+        builder.Services.AddValidatorsFromAssemblyContaining<StreamDbContext>(includeInternalTypes: true);
         builder.Services.AddSingleton<SubscriberRegistry>();
         builder.Services.AddScoped<SubscriptionGate>();
         builder.Services.AddHostedService<LeaseHeartbeat>();

@@ -1,5 +1,5 @@
 using CallLogs.Stream.Apis;
-using Microsoft.AspNetCore.Http.HttpResults;
+using CallLogs.ServiceDefaults.Errors;
 
 namespace CallLogs.Stream.Subscriptions;
 
@@ -16,16 +16,14 @@ public sealed class HubAdmission(RequestDelegate next)
         var query = http.Request.Query;
         if (!Guid.TryParse(query["areaId"], out var areaId) || !Guid.TryParse(query["channelId"], out var channelId))
         {
-            await TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "The hub URL is missing its channel.",
-                detail: $"Connect to {StreamHub.Path}?areaId=<area id>&channelId=<channel id>&key=<token>.").ExecuteAsync(http);
-            return;
+            throw new ProblemException(StatusCodes.Status400BadRequest, "The hub URL is missing its channel.",
+                $"Connect to {StreamHub.Path}?areaId=<area id>&channelId=<channel id>&key=<token>.");
         }
 
         var (_, refusal) = await gate.AdmitAsync(areaId, channelId, query["key"], http.RequestAborted, reserve: false);
         if (refusal is not null)
         {
-            await TypedResults.Problem(statusCode: refusal.Status, title: refusal.Title, detail: refusal.Detail).ExecuteAsync(http);
-            return;
+            throw refusal.ToException();
         }
 
         await next(http);

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using CallLogs.ServiceDefaults.Errors;
 using CallLogs.Stream.Data;
 using CallLogs.Stream.Extensions;
 using Microsoft.EntityFrameworkCore;
@@ -10,7 +11,10 @@ namespace CallLogs.Stream.Subscriptions;
 
 public sealed record Admission(Channel Channel, AccessToken Token, Guid LeaseId);
 
-public sealed record Refusal(int Status, string Title, string Detail);
+public sealed record Refusal(int Status, string Title, string Detail)
+{
+    public ProblemException ToException() => new(Status, Title, Detail);
+}
 
 /// <summary>
 /// Who may subscribe: an enabled channel of the area and its enabled token; and how many: places are leases in

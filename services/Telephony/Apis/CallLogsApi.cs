@@ -6,7 +6,6 @@ using CallLogs.ServiceDefaults.Errors;
 using CallLogs.Telephony.Data;
 using CallLogs.Telephony.Extensions;
 using FluentValidation;
-using FluentValidation.Results;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
@@ -30,38 +29,32 @@ public static class CallLogsApi
 
     // ---- query ----
 
-    public static Task<IResult> ListCallLogs(Guid areaId, [AsParameters] CallLogQuery query, IValidator<CallLogQuery> validator, HttpContext http,
-        TelephonyDbContext db, CancellationToken ct) =>
-        QueryAsync(areaId, query, validator, null, http, db, ct);
+    public static Task<IResult> ListCallLogs(Guid areaId, [AsParameters] CallLogQuery query, HttpContext http, TelephonyDbContext db, CancellationToken ct) =>
+        QueryAsync(areaId, query, null, http, db, ct);
 
-    public static Task<IResult> ListMyCallLogs(Guid areaId, [AsParameters] CallLogQuery query, IValidator<CallLogQuery> validator, HttpContext http,
-        TelephonyDbContext db, CancellationToken ct)
+    public static Task<IResult> ListMyCallLogs(Guid areaId, [AsParameters] CallLogQuery query, HttpContext http, TelephonyDbContext db, CancellationToken ct)
     {
         if (!Guid.TryParse(http.User.FindFirst(CallLogsClaims.Subject)?.Value, out var me))
         {
-            throw new ValidationException([new ValidationFailure("sub", "Your token's subject is not a user uuid of the telephony directory; ask for a token of your user.")]);
+            throw ProblemException.Invalid("sub", "Your token's subject is not a user uuid of the telephony directory; ask for a token of your user.");
         }
 
-        return QueryAsync(areaId, query, validator, me, http, db, ct);
+        return QueryAsync(areaId, query, me, http, db, ct);
     }
 
-    public static async Task<Results<Ok<TelephonyCallLog>, ProblemHttpResult>> GetCallLog(Guid areaId, long id, TelephonyDbContext db, CancellationToken ct)
+    public static async Task<Ok<TelephonyCallLog>> GetCallLog(Guid areaId, long id, TelephonyDbContext db, CancellationToken ct)
     {
         if (id < 1)
         {
-            throw new ValidationException([new ValidationFailure("id", "A call log id is a positive whole number.")]);
+            throw ProblemException.Invalid("id", "A call log id is a positive whole number.");
         }
 
-        var log = await db.CallLogs.AsNoTracking().FirstOrDefaultAsync(c => c.AreaId == areaId && c.Id == id, ct);
-        return log is null
-            ? TypedResults.Problem(statusCode: 404, title: "Call log not found.", detail: $"No call log {id} in this area. List the area's call logs for their ids.")
-            : TypedResults.Ok(log);
+        return TypedResults.Ok(await db.CallLogs.AsNoTracking().FirstOrDefaultAsync(c => c.AreaId == areaId && c.Id == id, ct)
+            ?? throw ProblemException.NotFound("Call log not found.", $"No call log {id} in this area. List the area's call logs for their ids."));
     }
 
-    private static async Task<IResult> QueryAsync(Guid areaId, CallLogQuery query, IValidator<CallLogQuery> validator, Guid? me, HttpContext http,
-        TelephonyDbContext db, CancellationToken ct)
+    private static async Task<IResult> QueryAsync(Guid areaId, CallLogQuery query, Guid? me, HttpContext http, TelephonyDbContext db, CancellationToken ct)
     {
-        await validator.ValidateAndThrowAsync(query, ct);
         var filters = new CallLogFilters(query);
         var area = db.CallLogs.AsNoTracking().Where(c => c.AreaId == areaId);
         if (me is { } user)
@@ -123,20 +116,18 @@ public static class CallLogsApi
     private static ProblemException Busy() => ProblemException.Conflict(
         "Another generation, deletion or purge of this area is running (see GET .../telephony/operations); send the request again once it is done.");
 
-    public static async Task<Ok<GenerationResult>> GenerateCallLogs(Guid areaId, GenerateRequest? request, IValidator<GenerateRequest> validator,
-        TelephonyRuns runs, ClaimsPrincipal user, CancellationToken ct)
+    public static async Task<Ok<GenerationResult>> GenerateCallLogs(Guid areaId, GenerateRequest? request, TelephonyRuns runs, ClaimsPrincipal user,
+        CancellationToken ct)
     {
         request ??= new GenerateRequest();
-        await validator.ValidateAndThrowAsync(request, ct);
         var run = await runs.GenerateAsync(areaId, new GenerationSelection(request.Days is null ? request.CelCount ?? TelephonyOptions.DefaultCelCount : null, request.Days),
             StartedBy(user), ct) ?? throw Busy();
         return TypedResults.Ok(run.Result);
     }
 
-    public static async Task<Ok<DeleteResult>> DeleteCallLogs(Guid areaId, [AsParameters] DeleteCallLogsQuery query, IValidator<DeleteCallLogsQuery> validator,
-        TelephonyRuns runs, ClaimsPrincipal user, CancellationToken ct)
+    public static async Task<Ok<DeleteResult>> DeleteCallLogs(Guid areaId, [AsParameters] DeleteCallLogsQuery query, TelephonyRuns runs, ClaimsPrincipal user,
+        CancellationToken ct)
     {
-        await validator.ValidateAndThrowAsync(query, ct);
         var run = await runs.DeleteAsync(areaId, query.Days, StartedBy(user), ct) ?? throw Busy();
         return TypedResults.Ok(new DeleteResult(run.Deleted));
     }
@@ -150,9 +141,9 @@ public static class CallLogsApi
 
     public sealed class RetentionRequestValidator : AbstractValidator<RetentionRequest>
     {
-        public RetentionRequestValidator() =>
-            RuleFor(r => r.Days).NotNull().InclusiveBetween(1, TelephonyOptions.MaxDays)
-                .WithMessage($"Retention is a number of days from 1 to {TelephonyOptions.MaxDays}: older call logs are purged with their CEL rows.");
+        public static readonly string Message = $"Retention is a number of days from 1 to {TelephonyOptions.MaxDays}: older call logs are purged with their CEL rows.";
+
+        public RetentionRequestValidator() => RuleFor(r => r.Days).NotNull().InclusiveBetween(1, TelephonyOptions.MaxDays).WithMessage(Message);
     }
 
     public sealed record RetentionResponse(int Days, bool IsDefault);
@@ -164,22 +155,21 @@ public static class CallLogsApi
         return TypedResults.Ok(new RetentionResponse(days ?? options.Value.DefaultRetentionDays, days is null));
     }
 
-    public static async Task<Ok<RetentionResponse>> PutTelephonyRetention(Guid areaId, RetentionRequest? request, IValidator<RetentionRequest> validator,
-        TelephonyDbContext db, CancellationToken ct)
+    /// <summary>An empty body binds as null, which the validation filter passes over: it is refused here with the validator's message.</summary>
+    public static async Task<Ok<RetentionResponse>> PutTelephonyRetention(Guid areaId, RetentionRequest? request, TelephonyDbContext db, CancellationToken ct)
     {
-        request ??= new RetentionRequest();
-        await validator.ValidateAndThrowAsync(request, ct);
+        var days = request?.Days ?? throw ProblemException.Invalid("days", RetentionRequestValidator.Message);
         var settings = await db.AreaSettings.FindAsync([areaId], ct);
         if (settings is null)
         {
-            db.AreaSettings.Add(new TelephonyAreaSettings { AreaId = areaId, RetentionDays = request.Days!.Value });
+            db.AreaSettings.Add(new TelephonyAreaSettings { AreaId = areaId, RetentionDays = days });
         }
         else
         {
-            settings.RetentionDays = request.Days!.Value;
+            settings.RetentionDays = days;
         }
 
         await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(new RetentionResponse(request.Days!.Value, false));
+        return TypedResults.Ok(new RetentionResponse(days, false));
     }
 }

@@ -3,11 +3,10 @@ using System.IO.Pipelines;
 using System.Text.Json;
 using CallLogs.ServiceDefaults.Audit;
 using CallLogs.ServiceDefaults.Auth;
+using CallLogs.ServiceDefaults.Errors;
 using CallLogs.Telephony.Data;
 using CallLogs.Telephony.Domain;
 using CallLogs.Telephony.Extensions;
-using FluentValidation;
-using FluentValidation.Results;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -34,13 +33,14 @@ public static class CelApi
     {
         if (!request.HasJsonContentType())
         {
-            throw new BadHttpRequestException("Send the CEL rows as a JSON array with Content-Type: application/json.", StatusCodes.Status415UnsupportedMediaType);
+            throw new ProblemException(StatusCodes.Status415UnsupportedMediaType, "The request is not valid.",
+                "Send the CEL rows as a JSON array with Content-Type: application/json.");
         }
 
         var batch = await ReadBatchAsync(request.BodyReader, clock.GetUtcNow() + options.Value.MaxFutureSkew, options.Value.MaxCelRowsPerRequest, ct);
         if (batch.Problem is { } problem)
         {
-            throw new ValidationException([new ValidationFailure("body", problem)]);
+            throw ProblemException.Invalid("body", problem);
         }
 
         var result = await generation.IntakeAsync(areaId, batch.Rows, generate, ct);

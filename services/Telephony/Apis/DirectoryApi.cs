@@ -3,7 +3,6 @@ using CallLogs.ServiceDefaults.Errors;
 using CallLogs.Telephony.Data;
 using CallLogs.Telephony.Domain;
 using FluentValidation;
-using FluentValidation.Results;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
@@ -97,15 +96,13 @@ public static class DirectoryApi
 
     private static UserResponse ToResponse(TelephonyUser u) => new(u.Uuid, u.Name, u.UserField, Tags.FromUserField(u.UserField), u.Lines);
 
-    public static async Task<Ok<UserResponse>> PutTelephonyUser(Guid areaId, Guid uuid, UserRequest? request, IValidator<UserRequest> validator,
-        TelephonyDbContext db, CancellationToken ct)
+    public static async Task<Ok<UserResponse>> PutTelephonyUser(Guid areaId, Guid uuid, UserRequest? request, TelephonyDbContext db, CancellationToken ct)
     {
         if (request is null)
         {
-            throw new ValidationException([new ValidationFailure("body", "Send a user: {\"name\", \"userfield\", \"lines\": [{\"id\", \"name\", \"extensions\"}]}.")]);
+            throw ProblemException.Invalid("body", "Send a user: {\"name\", \"userfield\", \"lines\": [{\"id\", \"name\", \"extensions\"}]}.");
         }
 
-        await validator.ValidateAndThrowAsync(request, ct);
         var lines = (request.Lines ?? []).Select(l => new DirectoryLine { Id = (int)l!.Id!.Value, Name = l.Name!, Extensions = [.. (l.Extensions ?? []).Select(e => e!)] }).ToList();
         var entity = await db.Users.FindAsync([areaId, uuid], ct);
         if (entity is null)
@@ -131,20 +128,19 @@ public static class DirectoryApi
         TypedResults.Ok(await db.Voicemails.AsNoTracking().Where(v => v.AreaId == areaId).OrderBy(v => v.Id)
             .Select(v => new DirectoryVoicemail(v.Id, v.Name, v.Number, v.Context)).ToListAsync(ct));
 
-    public static async Task<Ok<DirectoryVoicemail>> PutTelephonyVoicemail(Guid areaId, long id, VoicemailRequest? request, IValidator<VoicemailRequest> validator,
-        TelephonyDbContext db, CancellationToken ct)
+    public static async Task<Ok<DirectoryVoicemail>> PutTelephonyVoicemail(Guid areaId, long id, VoicemailRequest? request, TelephonyDbContext db,
+        CancellationToken ct)
     {
         if (id is < 1 or > int.MaxValue)
         {
-            throw new ValidationException([new ValidationFailure("id", $"The voicemail id: a whole number from 1 to {int.MaxValue}.")]);
+            throw ProblemException.Invalid("id", $"The voicemail id: a whole number from 1 to {int.MaxValue}.");
         }
 
         if (request is null)
         {
-            throw new ValidationException([new ValidationFailure("body", "Send a voicemail: {\"name\", \"number\", \"context\"}.")]);
+            throw ProblemException.Invalid("body", "Send a voicemail: {\"name\", \"number\", \"context\"}.");
         }
 
-        await validator.ValidateAndThrowAsync(request, ct);
         var entity = await db.Voicemails.FindAsync([areaId, (int)id], ct);
         if (entity is null)
         {

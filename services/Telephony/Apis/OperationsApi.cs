@@ -1,5 +1,6 @@
 using CallLogs.Contracts;
 using CallLogs.ServiceDefaults.Auth;
+using CallLogs.ServiceDefaults.Errors;
 using CallLogs.Telephony.Data;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -21,11 +22,9 @@ public static class OperationsApi
     public static async Task<Ok<List<OperationStatus>>> ListTelephonyOperations(Guid areaId, TelephonyOperations operations, CancellationToken ct) =>
         TypedResults.Ok(await operations.ListAsync(areaId, 50, ct));
 
-    public static async Task<Results<Ok<OperationStatus>, ProblemHttpResult>> GetTelephonyOperation(Guid areaId, Guid operationId, TelephonyOperations operations,
-        CancellationToken ct) =>
-        await operations.FindAsync(areaId, operationId, ct) is { } found
-            ? TypedResults.Ok(found)
-            : TypedResults.Problem(statusCode: 404, title: "Operation not found.", detail: "This area has no telephony operation with this id.");
+    public static async Task<Ok<OperationStatus>> GetTelephonyOperation(Guid areaId, Guid operationId, TelephonyOperations operations, CancellationToken ct) =>
+        TypedResults.Ok(await operations.FindAsync(areaId, operationId, ct)
+            ?? throw ProblemException.NotFound("Operation not found.", "This area has no telephony operation with this id."));
 
     public static async Task<Ok<List<OperationStatus>>> ListAllTelephonyOperations(TelephonyOperations operations, CancellationToken ct) =>
         TypedResults.Ok(await operations.ListAsync(null, 50, ct));

@@ -2,6 +2,8 @@ using System.Data.Common;
 using Amazon;
 using Amazon.Runtime;
 using Amazon.S3;
+using Amazon.SecurityToken;
+using Amazon.SecurityToken.Model;
 
 namespace CallLogs.ServiceDefaults.Storage;
 
@@ -51,7 +53,38 @@ public sealed record S3Settings(Uri? Endpoint, string? AccessKey, string? Secret
 
     public IAmazonS3 CreateClient(AWSCredentials? credentials = null)
     {
-        credentials ??= AccessKey is not null ? new BasicAWSCredentials(AccessKey, SecretKey) : null;
+        credentials ??= ServiceCredentials();
         return credentials is null ? new AmazonS3Client(ClientConfig()) : new AmazonS3Client(credentials, ClientConfig());
     }
+
+    /// <summary>
+    /// A client with the credentials of a tenant's IAM role: STS AssumeRole (with the role's external id, for 15 minutes)
+    /// called with this service's own credentials, at <paramref name="stsEndpoint"/> when set, else STS of <see cref="Region"/>.
+    /// The caller disposes the client.
+    /// </summary>
+    public async Task<IAmazonS3> CreateClientForRoleAsync(string roleArn, string? externalId, string sessionName, string? stsEndpoint,
+        CancellationToken cancellationToken)
+    {
+        var stsConfig = new AmazonSecurityTokenServiceConfig { RegionEndpoint = RegionEndpoint.GetBySystemName(Region) };
+        if (!string.IsNullOrEmpty(stsEndpoint))
+        {
+            stsConfig.ServiceURL = stsEndpoint;
+        }
+
+        using var sts = ServiceCredentials() is { } credentials
+            ? new AmazonSecurityTokenServiceClient(credentials, stsConfig)
+            : new AmazonSecurityTokenServiceClient(stsConfig);
+        var assumed = await sts.AssumeRoleAsync(new AssumeRoleRequest
+        {
+            RoleArn = roleArn,
+            ExternalId = externalId,
+            RoleSessionName = sessionName.Length > MaxSessionName ? sessionName[..MaxSessionName] : sessionName,
+            DurationSeconds = 900,
+        }, cancellationToken);
+        return CreateClient(assumed.Credentials);
+    }
+
+    private const int MaxSessionName = 40;
+
+    private BasicAWSCredentials? ServiceCredentials() => AccessKey is not null ? new BasicAWSCredentials(AccessKey, SecretKey) : null;
 }

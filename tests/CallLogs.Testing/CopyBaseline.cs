@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using Npgsql;
+
+namespace CallLogs.Testing;
+
+/// <summary>
+/// The raw PostgreSQL baseline of the benchmarks: rows written with binary COPY, batch by batch, into the table
+/// <c>raw_records</c> of a scratch database (no index, no partition, nothing else done), dropped afterwards.
+/// </summary>
+public static class CopyBaseline
+{
+    /// <summary>Rows per second of the COPY alone. <paramref name="columns"/>: the table's column definitions, in the order <paramref name="writeRow"/> writes them.</summary>
+    public static async Task<double> RowsPerSecondAsync<T>(Infrastructure infra, string columns, IReadOnlyList<IReadOnlyCollection<T>> batches,
+        Func<NpgsqlBinaryImporter, T, Task> writeRow)
+    {
+        var database = $"bench_copy_{Guid.NewGuid():N}";
+        await using (var admin = new NpgsqlConnection(infra.PostgresAdminConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", admin);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        try
+        {
+            await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(infra.PostgresAdminConnectionString) { Database = database }.ConnectionString);
+            await connection.OpenAsync();
+            await using (var table = new NpgsqlCommand($"CREATE TABLE raw_records ({columns})", connection))
+            {
+                await table.ExecuteNonQueryAsync();
+            }
+
+            var clock = Stopwatch.StartNew();
+            foreach (var batch in batches)
+            {
+                await using var copy = await connection.BeginBinaryImportAsync("COPY raw_records FROM STDIN (FORMAT BINARY)");
+                foreach (var row in batch)
+                {
+                    await copy.StartRowAsync();
+                    await writeRow(copy, row);
+                }
+
+                await copy.CompleteAsync();
+            }
+
+            return batches.Sum(b => b.Count) / clock.Elapsed.TotalSeconds;
+        }
+        finally
+        {
+            await infra.DropDatabaseAsync(database);
+        }
+    }
+}
