@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CallLogs: one entry point for people and CI.
 #   ./build.sh run    installs what is missing, builds, and runs the whole system (Aspire AppHost, its dashboard) until Ctrl+C
-#   ./build.sh test   installs what is missing, builds, and runs every test against real servers
+#   ./build.sh test   installs what is missing, builds, and runs every test against real servers (all but the Chaos ones)
+#   ./build.sh chaos  installs what is missing, builds, and runs the fault-injection tests (Category=Chaos: kills, broker and database faults)
 #   ./build.sh bench  runs the benchmarks in bench/ and rewrites docs/benchmarks.md
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -97,7 +98,8 @@ run_tests() {
   say "running every test (dotnet test CallLogs.sln, one test project at a time; the end-to-end tests start the AppHost themselves)"
   # One project at a time (-m:1): on two cores, nine projects at once pushed the load average past 60 and the
   # end-to-end tests' whole system (two instances of everything) ran starved.
-  dotnet test CallLogs.sln -c "${CONFIGURATION:-Debug}" --no-build -nologo -m:1 "$@"
+  # The fault-injection tests (Category=Chaos) run on their own: ./build.sh chaos.
+  dotnet test CallLogs.sln -c "${CONFIGURATION:-Debug}" --no-build -nologo -m:1 --filter "Category!=Chaos" "$@"
 
   say "running the dashboard's browser test (node --test tests/Dashboard: the AppHost and the Aspire dashboard in headless Chromium)"
   (cd tests/Dashboard && CONFIGURATION="${CONFIGURATION:-Debug}" node --test --test-reporter=spec)
@@ -121,6 +123,14 @@ case "${1:-}" in
     build
     run_tests "$@"
     ;;
+  chaos)
+    shift
+    install_prerequisites
+    build
+    say "running the fault-injection tests (two instances of everything, faults injected; the test starts the AppHost itself, ~8 min)"
+    dotnet test tests/CallLogs.EndToEnd.Tests -c "${CONFIGURATION:-Debug}" --no-build -nologo --filter Category=Chaos \
+      --logger "console;verbosity=detailed" "$@"
+    ;;
   bench)
     install_prerequisites
     CONFIGURATION=Release build
@@ -130,7 +140,7 @@ case "${1:-}" in
     done
     ;;
   *)
-    sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

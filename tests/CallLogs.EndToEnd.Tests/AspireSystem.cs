@@ -29,6 +29,9 @@ public sealed class AspireSystem(int replicas) : IAsyncDisposable
 
     public DistributedApplication App => _app ?? throw new InvalidOperationException("Not started.");
     public TokenIssuer Tokens => new(_signingKey);
+
+    /// <summary>This run's token signing key: every service instance of the run has it in its environment.</summary>
+    public string SigningKey => _signingKey;
     public string DataDirectory => _data;
 
     public static async Task<AspireSystem> StartAsync(int replicas)

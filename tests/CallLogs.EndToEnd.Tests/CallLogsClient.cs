@@ -88,18 +88,27 @@ public sealed class CallLogsClient(AspireSystem system)
     public async Task<List<string>> ExportedLinesAsync(string bucket, Guid area, Guid profile, DateTimeOffset hour)
     {
         using var s3 = S3Settings.Parse(await system.ConnectionStringAsync("storage")).CreateClient();
-        var listed = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket, Prefix = $"{area}/{profile}/{hour.UtcDateTime:yyyy'/'MM'/'dd'/'HH}/" });
         var lines = new List<string>();
-        foreach (var item in listed.S3Objects ?? [])
+        var request = new ListObjectsV2Request { BucketName = bucket, Prefix = $"{area}/{profile}/{hour.UtcDateTime:yyyy'/'MM'/'dd'/'HH}/" };
+        ListObjectsV2Response listed;
+        do
         {
-            using var read = await s3.GetObjectAsync(bucket, item.Key);
-            await using var gzip = new GZipStream(read.ResponseStream, CompressionMode.Decompress);
-            using var reader = new StreamReader(gzip, Encoding.UTF8);
-            while (await reader.ReadLineAsync() is { } line)
+            // Page by page: a busy hour has more objects than one listing returns (1,000).
+            listed = await s3.ListObjectsV2Async(request);
+            foreach (var item in listed.S3Objects ?? [])
             {
-                lines.Add(line);
+                using var read = await s3.GetObjectAsync(bucket, item.Key);
+                await using var gzip = new GZipStream(read.ResponseStream, CompressionMode.Decompress);
+                using var reader = new StreamReader(gzip, Encoding.UTF8);
+                while (await reader.ReadLineAsync() is { } line)
+                {
+                    lines.Add(line);
+                }
             }
+
+            request.ContinuationToken = listed.NextContinuationToken;
         }
+        while (listed.IsTruncated == true);
 
         return lines;
     }

@@ -21,10 +21,19 @@ public static class Extensions
         builder.AddOutbox<StreamDbContext>();
         builder.AddMessaging(bus =>
         {
-            // Every instance gets every record and every revocation: one temporary (auto-delete) queue per instance.
-            bus.AddConsumer<FanOutCallRecordsConsumer>().Endpoint(e => e.Temporary = true);
-            bus.AddConsumer<StreamAccessRevokedConsumer>().Endpoint(e => e.Temporary = true);
-            bus.AddConsumer<StreamChannelMaskingChangedConsumer>().Endpoint(e => e.Temporary = true);
+            // Every instance gets every record and every revocation: one temporary (auto-delete, exclusive) queue per instance.
+            // Temporary alone keeps the shared name (stream-fan-out-call-records), and an exclusive queue belongs to one
+            // connection: a second instance got RESOURCE_LOCKED and never started. The instance id makes the names its own.
+            var instance = Guid.NewGuid().ToString("N")[..12];
+            void PerInstance(IEndpointRegistrationConfigurator endpoint)
+            {
+                endpoint.Temporary = true;
+                endpoint.InstanceId = instance;
+            }
+
+            bus.AddConsumer<FanOutCallRecordsConsumer>().Endpoint(PerInstance);
+            bus.AddConsumer<StreamAccessRevokedConsumer>().Endpoint(PerInstance);
+            bus.AddConsumer<StreamChannelMaskingChangedConsumer>().Endpoint(PerInstance);
             bus.AddConsumer<AreaCreatedConsumer, AreaCreatedConsumerDefinition>();
             bus.AddConsumer<AreaRenamedConsumer, AreaRenamedConsumerDefinition>();
         });
