@@ -20,7 +20,7 @@ namespace CallLogs.EndToEnd.Tests;
 /// </remarks>
 public sealed class AspireSystem(int replicas) : IAsyncDisposable
 {
-    public static readonly string[] Services = ["profile", "ingest", "export", "stream", "audit"];
+    public static readonly string[] Services = ["profile", "ingest", "telephony", "export", "stream", "audit"];
     public static readonly TimeSpan ExportClockOffset = TimeSpan.FromHours(2);
 
     private readonly string _signingKey = TokenIssuer.NewSigningKey();

@@ -22,7 +22,6 @@ namespace CallLogs.EndToEnd.Tests;
 public sealed class FaultTests(ITestOutputHelper output)
 {
     private const int Replicas = 2;
-    private static readonly string[] Services = ["profile", "ingest", "telephony", "export", "stream", "audit"];
     private static readonly HttpClient Probe = new() { Timeout = TimeSpan.FromSeconds(5) };
     private static readonly TimeSpan Recovery = TimeSpan.FromSeconds(120);
 
@@ -273,7 +272,7 @@ public sealed class FaultTests(ITestOutputHelper output)
     private static async Task<bool> AllHealthyAsync(string signingKey)
     {
         var instances = ServiceInstances(signingKey);
-        return Services.All(s => instances.Count(i => i.Service == s) == Replicas)
+        return AspireSystem.Services.All(s => instances.Count(i => i.Service == s) == Replicas)
             && (await Task.WhenAll(instances.Select(IsHealthyAsync))).All(healthy => healthy);
     }
 
