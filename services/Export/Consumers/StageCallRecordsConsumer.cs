@@ -39,10 +39,9 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
         var batch = context.Message;
         var now = clock.GetUtcNow();
         var (records, late) = ExportRules.SplitLate(batch.Records, now, options.Value.MaxLateness);
-        if (records.Count > 0 && !await StageAsync(batch.AreaId, records, now.UtcDateTime, skipStaged: false, context.CancellationToken))
+        if (records.Count > 0)
         {
-            Redelivered.Add(1);
-            await StageAsync(batch.AreaId, records, now.UtcDateTime, skipStaged: true, context.CancellationToken);
+            await StageAsync(batch.AreaId, records, now.UtcDateTime, context.CancellationToken);
         }
 
         if (late.Count > 0)
@@ -55,43 +54,42 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
     }
 
     /// <summary>
-    /// Stages the records in one transaction; false, with nothing staged, when <paramref name="skipStaged"/> is false and
-    /// one of them is staged already.
+    /// One COPY straight into <c>staged_records</c>; when it meets a record staged already, that transaction is rolled
+    /// back and the batch staged again, on the same connection, through a temporary table that skips those records.
     /// </summary>
-    private async Task<bool> StageAsync(Guid areaId, IReadOnlyList<CallRecord> records, DateTime now, bool skipStaged,
-        CancellationToken cancellationToken)
+    private async Task StageAsync(Guid areaId, IReadOnlyList<CallRecord> records, DateTime now, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await InStagingTransactionAsync(connection, () => CopyAsync(connection, "staged_records", areaId, records, now, cancellationToken), cancellationToken);
+        }
+        catch (PostgresException e) when (e.IsUniqueViolation())
+        {
+            Redelivered.Add(1);
+            await InStagingTransactionAsync(connection, () => CopySkippingStagedAsync(connection, areaId, records, now, cancellationToken), cancellationToken);
+        }
+    }
+
+    private static async Task InStagingTransactionAsync(NpgsqlConnection connection, Func<Task> work, CancellationToken cancellationToken)
+    {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await StagingSequence.LockSharedAsync(connection, transaction, cancellationToken);
-        if (!skipStaged)
-        {
-            try
-            {
-                await CopyAsync(connection, "staged_records", areaId, records, now, cancellationToken);
-            }
-            catch (PostgresException e) when (e.IsUniqueViolation())
-            {
-                return false;
-            }
+        await work();
+        await transaction.CommitAsync(cancellationToken);
+    }
 
-            await transaction.CommitAsync(cancellationToken);
-            return true;
-        }
-
-        await using (var create = new NpgsqlCommand($"CREATE TEMP TABLE IF NOT EXISTS staging_in ON COMMIT DELETE ROWS AS SELECT {Columns} FROM staged_records WITH NO DATA", connection, transaction))
+    private static async Task CopySkippingStagedAsync(NpgsqlConnection connection, Guid areaId, IReadOnlyList<CallRecord> records, DateTime now,
+        CancellationToken cancellationToken)
+    {
+        await using (var create = new NpgsqlCommand($"CREATE TEMP TABLE IF NOT EXISTS staging_in ON COMMIT DELETE ROWS AS SELECT {Columns} FROM staged_records WITH NO DATA", connection))
         {
             await create.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await CopyAsync(connection, "staging_in", areaId, records, now, cancellationToken);
-        await using (var insert = new NpgsqlCommand($"INSERT INTO staged_records ({Columns}) SELECT {Columns} FROM staging_in ON CONFLICT DO NOTHING", connection, transaction))
-        {
-            await insert.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-        return true;
+        await using var insert = new NpgsqlCommand($"INSERT INTO staged_records ({Columns}) SELECT {Columns} FROM staging_in ON CONFLICT DO NOTHING", connection);
+        await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private static async Task CopyAsync(NpgsqlConnection connection, string table, Guid areaId, IReadOnlyList<CallRecord> records, DateTime now,
