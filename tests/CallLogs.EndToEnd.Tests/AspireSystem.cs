@@ -17,6 +17,7 @@ namespace CallLogs.EndToEnd.Tests;
 /// <remarks>
 /// The export service runs two hours ahead (Clock:Offset) with no grace period, and ingest accepts request times up to
 /// two hours ahead: records of the next hour are then exported as soon as they are staged, instead of an hour later.
+/// The audit service delivers its trail every five seconds instead of every five minutes.
 /// </remarks>
 public sealed class AspireSystem(int replicas) : IAsyncDisposable
 {
@@ -64,6 +65,7 @@ public sealed class AspireSystem(int replicas) : IAsyncDisposable
             .AddFilter("CallLogs.AppHost.Resources", LogLevel.Warning));
         Environment(builder, "ingest", ("Ingest__MaxFutureSkew", "02:00:00"));
         Environment(builder, "export", ("Clock__Offset", "02:00:00"), ("Export__GracePeriod", "00:00:00"), ("Export__PollInterval", "00:00:01"));
+        Environment(builder, "audit", ("Audit__DeliveryInterval", "00:00:05"));
         _app = await builder.BuildAsync();
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));

@@ -84,6 +84,77 @@ public sealed class CallLogsClient(AspireSystem system)
         return new Uri($"ws://{system.Url("stream").Authority}/ecls/subscribe/{area}/{channel.GetProperty("id").GetGuid()}?key={Uri.EscapeDataString(key!)}");
     }
 
+    /// <summary>
+    /// A new token for the area's channel, as an admin rotates it: the enabled token disabled (its subscribers cut),
+    /// then a new one made (enabled). Returns the WebSocket address the new token subscribes with.
+    /// </summary>
+    public async Task<Uri> RotateStreamTokenAsync(Guid area)
+    {
+        using var stream = system.Client("stream", Admin(area));
+        var channel = await stream.GetFromJsonAsync<JsonElement>($"/api/areas/{area}/stream-channel");
+        var id = channel.GetProperty("id").GetGuid();
+        foreach (var token in channel.GetProperty("tokens").EnumerateArray().Where(t => t.GetProperty("status").GetString() == "enabled"))
+        {
+            using var disabled = await stream.PostAsync($"/api/areas/{area}/stream-channel/tokens/{token.GetProperty("id").GetGuid()}/disable", null);
+            await EnsureAsync(disabled);
+        }
+
+        using var created = await stream.PostAsync($"/api/areas/{area}/stream-channel/tokens", null);
+        await EnsureAsync(created);
+        var key = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("secret").GetString();
+        return new Uri($"ws://{system.Url("stream").Authority}/ecls/subscribe/{area}/{id}?key={Uri.EscapeDataString(key!)}");
+    }
+
+    public async Task RenameProfileAsync(Guid area, Guid profile, string name)
+    {
+        using var http = system.Client("profile", Admin(area));
+        using var updated = await http.PatchAsJsonAsync($"/api/areas/{area}/export-profiles/{profile}", new { name });
+        await EnsureAsync(updated);
+    }
+
+    /// <summary>The request_uuid of every record stored for the area between the two times, page by page through the public API.</summary>
+    public async Task<List<string>> StoredRequestIdsAsync(Guid area, DateTimeOffset from, DateTimeOffset until)
+    {
+        using var ingest = system.Client("ingest", Admin(area));
+        var ids = new List<string>();
+        string? token = null;
+        do
+        {
+            var query = $"/api/areas/{area}/call-records?from={Uri.EscapeDataString(from.ToString("O"))}&until={Uri.EscapeDataString(until.ToString("O"))}&limit=1000";
+            var page = await ingest.GetFromJsonAsync<JsonElement>(token is null ? query : $"{query}&continuationToken={Uri.EscapeDataString(token)}");
+            ids.AddRange(page.GetProperty("items").EnumerateArray().Select(r => r.GetProperty("request_uuid").GetString()!));
+            token = page.TryGetProperty("continuationToken", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
+        }
+        while (token is not null);
+
+        return ids;
+    }
+
+    /// <summary>The eventID of every record in every log file of the platform's audit trail in S3 (digests left out).</summary>
+    public async Task<List<string>> TrailEventIdsAsync()
+    {
+        using var s3 = S3Settings.Parse(await system.ConnectionStringAsync("storage")).CreateClient();
+        var ids = new List<string>();
+        var request = new ListObjectsV2Request { BucketName = "calllogs-audit", Prefix = "AuditLogs/" };
+        ListObjectsV2Response listed;
+        do
+        {
+            listed = await s3.ListObjectsV2Async(request);
+            foreach (var item in (listed.S3Objects ?? []).Where(o => !o.Key.Contains("/Audit-Digest/", StringComparison.Ordinal)))
+            {
+                using var read = await s3.GetObjectAsync(request.BucketName, item.Key);
+                await using var gzip = new GZipStream(read.ResponseStream, CompressionMode.Decompress);
+                using var file = await JsonDocument.ParseAsync(gzip);
+                ids.AddRange(file.RootElement.GetProperty("Records").EnumerateArray().Select(r => r.GetProperty("eventID").GetString()!));
+            }
+
+            request.ContinuationToken = listed.NextContinuationToken;
+        }
+        while (listed.IsTruncated == true);
+
+        return ids;
+    }
+
     /// <summary>Every line of every object under the profile's hour, unzipped (header lines included).</summary>
     public async Task<List<string>> ExportedLinesAsync(string bucket, Guid area, Guid profile, DateTimeOffset hour)
     {

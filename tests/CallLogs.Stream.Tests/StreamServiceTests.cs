@@ -440,6 +440,43 @@ public sealed class StreamServiceTests(Infrastructure infra) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task After_a_token_rotation_the_new_tokens_subscribers_get_every_place_the_old_ones_had()
+    {
+        var channel = await CreateChannelAsync();
+        var old = channel.Tokens[0];
+        var sockets = new List<ClientWebSocket>();
+        for (var i = 0; i < 5; i++)
+        {
+            sockets.Add(await ConnectAsync(channel.Id, old.Secret!));
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await _admin.PostAsync($"/api/areas/{_area}/stream-channel/tokens/{old.Id}/disable", null)).StatusCode);
+        using var created = await _admin.PostAsync($"/api/areas/{_area}/stream-channel/tokens", null);
+        var key = (await created.Content.ReadFromJsonAsync<ChannelsApi.TokenResponse>(Json))!.Secret!;
+
+        // The server closes the old subscribers (which do not answer the close here) and frees their places.
+        var fresh = new List<ClientWebSocket>();
+        await Eventually.Until(async () =>
+        {
+            try
+            {
+                fresh.Add(await ConnectAsync(channel.Id, key));
+                return fresh.Count == 5;
+            }
+            catch (WebSocketException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(20), "five subscribers with the new token");
+
+        foreach (var socket in sockets.Concat(fresh))
+        {
+            socket.Abort();
+            socket.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task A_blocked_slow_client_does_not_delay_a_fast_one_and_is_told_how_many_records_it_missed()
     {
         var channel = await CreateChannelAsync();

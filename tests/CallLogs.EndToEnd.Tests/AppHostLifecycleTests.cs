@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using CallLogs.TestServers;
+using CallLogs.Testing;
+using Xunit.Abstractions;
+
+namespace CallLogs.EndToEnd.Tests;
+
+/// <summary>
+/// The AppHost as operators run it (<c>dotnet CallLogs.AppHost.dll</c>, what <c>./build.sh run</c> starts): killed with
+/// SIGKILL it leaves nothing running, the next start on the same data folder is not blocked by anything left behind,
+/// and Ctrl+C (SIGINT) stops it with exit code 0 and everything it started.
+/// </summary>
+[Collection(AppHostCollection.Name)]
+public sealed class AppHostLifecycleTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Ready = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan Gone = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task A_killed_AppHost_leaves_nothing_running_the_next_start_on_its_data_works_and_Ctrl_C_stops_everything()
+    {
+        var data = Path.Combine(RepositoryPaths.Data, $"e2e-lifecycle-{Guid.NewGuid():N}");
+        try
+        {
+            using (var first = await StartAsync(data))
+            {
+                var started = ServiceProcesses.StartedBy(first.Id);
+                Log($"first run: AppHost {first.Id} and {started.Count - 1} processes it started; SIGKILL");
+                await ServiceProcesses.SignalAsync("KILL", [first.Id]);
+                await AllEndedAsync(started, "after the AppHost's SIGKILL");
+            }
+
+            using var second = await StartAsync(data);
+            var again = ServiceProcesses.StartedBy(second.Id);
+            Log($"second run on the same data folder ready: AppHost {second.Id} and {again.Count - 1} processes; SIGINT (Ctrl+C)");
+            await ServiceProcesses.SignalAsync("INT", [second.Id]);
+            using (var exit = new CancellationTokenSource(TimeSpan.FromMinutes(2)))
+            {
+                await second.WaitForExitAsync(exit.Token);
+            }
+
+            Assert.Equal(0, second.ExitCode);
+            await AllEndedAsync(again, "after Ctrl+C");
+        }
+        finally
+        {
+            var left = ServiceProcesses.Pids().Where(pid => CommandLine(pid).Contains(data, StringComparison.Ordinal)).ToList();
+            if (left.Count > 0)
+            {
+                await ServiceProcesses.SignalAsync("KILL", left);
+            }
+
+            if (Directory.Exists(data))
+            {
+                Directory.Delete(data, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>Starts the AppHost on free ports and waits for it to print that CallLogs is up (every service ready, the demo area made).</summary>
+    private async Task<Process> StartAsync(string data)
+    {
+        var info = new ProcessStartInfo("dotnet", [Path.Combine(RepositoryPaths.Root, "AppHost", "bin", RepositoryPaths.Configuration, "net10.0", "CallLogs.AppHost.dll")])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = RepositoryPaths.Root,
+        };
+        info.Environment["ASPNETCORE_URLS"] = $"http://localhost:{FreePort()}";
+        info.Environment["ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL"] = $"http://localhost:{FreePort()}";
+        info.Environment["ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL"] = $"http://localhost:{FreePort()}";
+        info.Environment["ASPIRE_ALLOW_UNSECURED_TRANSPORT"] = "true";
+        info.Environment["DOTNET_ENVIRONMENT"] = "Development";
+        info.Environment["Infrastructure__Mode"] = "executables";
+        info.Environment["Infrastructure__DataDirectory"] = data;
+        var process = Process.Start(info)!;
+        var log = new StringBuilder();
+        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Read(object sender, DataReceivedEventArgs line)
+        {
+            lock (log)
+            {
+                log.AppendLine(line.Data);
+            }
+
+            if (line.Data?.Contains("demo area id:", StringComparison.Ordinal) == true)
+            {
+                up.TrySetResult();
+            }
+        }
+
+        process.OutputDataReceived += Read;
+        process.ErrorDataReceived += Read;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var run = Stopwatch.StartNew();
+        var finished = await Task.WhenAny(up.Task, process.WaitForExitAsync(), Task.Delay(Ready));
+        if (finished != up.Task)
+        {
+            var text = log.ToString();
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"The AppHost did not say CallLogs is up within {Ready} (exited: {process.HasExited}). Its last output: {text[Math.Max(0, text.Length - 4000)..]}");
+        }
+
+        Log($"AppHost {process.Id} up in {run.Elapsed.TotalSeconds:F0} s");
+        return process;
+    }
+
+    private async Task AllEndedAsync(List<(int Pid, string Start, string Command)> processes, string when)
+    {
+        try
+        {
+            await Eventually.Until(() => !processes.Any(ServiceProcesses.IsRunning), Gone, $"every process the AppHost started ended {when}");
+        }
+        catch (TimeoutException)
+        {
+            Log($"still running {when}: {string.Join("; ", processes.Where(ServiceProcesses.IsRunning).Select(p => $"{p.Pid} {p.Command[..Math.Min(p.Command.Length, 160)]}"))}");
+            throw;
+        }
+
+        Log($"{processes.Count} processes ended {when}");
+    }
+
+    private static string CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private void Log(string message) => output.WriteLine($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {message}");
+}
