@@ -67,6 +67,15 @@ internal sealed class MigrateDatabase<TContext>(IServiceScopeFactory scopes, str
         try
         {
             await using var connection = await services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(cancellationToken);
+            // Asked first, so that a new database does not make the server log "relation does not exist" as an error.
+            await using (var exists = new NpgsqlCommand("SELECT to_regclass(@table) IS NOT NULL", connection) { Parameters = { new("table", table) } })
+            {
+                if (await exists.ExecuteScalarAsync(cancellationToken) is not true)
+                {
+                    return false;
+                }
+            }
+
             // The snake_case naming convention names the history table's columns too.
             await using var applied = new NpgsqlCommand($"SELECT migration_id FROM {table}", connection);
             await using var reader = await applied.ExecuteReaderAsync(cancellationToken);
