@@ -11,7 +11,8 @@ namespace CallLogs.EndToEnd.Tests;
 /// <summary>
 /// The AppHost as operators run it (<c>dotnet CallLogs.AppHost.dll</c>, what <c>./build.sh run</c> starts): killed with
 /// SIGKILL it leaves nothing running, the next start on the same data folder is not blocked by anything left behind,
-/// and Ctrl+C (SIGINT) stops it with exit code 0 and everything it started.
+/// and Ctrl+C (SIGINT) stops it with exit code 0 and everything it started. While it runs, everything it started listens
+/// on loopback only, and the servers' credentials files are readable by their owner only.
 /// </summary>
 [Collection(AppHostCollection.Name)]
 public sealed class AppHostLifecycleTests(ITestOutputHelper output)
@@ -28,7 +29,16 @@ public sealed class AppHostLifecycleTests(ITestOutputHelper output)
             using (var first = await StartAsync(data))
             {
                 var started = ServiceProcesses.StartedBy(first.Id);
-                Log($"first run: AppHost {first.Id} and {started.Count - 1} processes it started; SIGKILL");
+                var listening = Listening(started.Select(p => p.Pid));
+                Log($"first run: AppHost {first.Id} and {started.Count - 1} processes it started, listening on {listening.Count} TCP sockets");
+                Assert.True(listening.Count > 0, "no listening socket found");
+                Assert.All(listening, socket => Assert.True(socket.Loopback, $"{socket.Address} (process {socket.Pid}: {CommandLine(socket.Pid).Replace('\0', ' ')[..Math.Min(160, CommandLine(socket.Pid).Length)]}) listens beyond loopback"));
+                var secrets = Directory.EnumerateFiles(data, "*", SearchOption.AllDirectories)
+                    .Where(f => Path.GetFileName(f) is "password" or ".erlang.cookie").ToList();
+                Assert.True(secrets.Count >= 3, $"found {secrets.Count} credentials files, expected PostgreSQL's and RabbitMQ's passwords and the Erlang cookie");
+                Assert.All(secrets, f => Assert.True((File.GetUnixFileMode(f) & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite)) == 0,
+                    $"{f} is {File.GetUnixFileMode(f)}: readable beyond its owner"));
+                Log("SIGKILL of the AppHost");
                 await ServiceProcesses.SignalAsync("KILL", [first.Id]);
                 await AllEndedAsync(started, "after the AppHost's SIGKILL");
             }
@@ -122,6 +132,52 @@ public sealed class AppHostLifecycleTests(ITestOutputHelper output)
         }
 
         Log($"{processes.Count} processes ended {when}");
+    }
+
+    private sealed record Socket(int Pid, string Address, bool Loopback);
+
+    /// <summary>The TCP sockets the processes listen on (from /proc/net/tcp and tcp6, matched by inode to their descriptors).</summary>
+    private static List<Socket> Listening(IEnumerable<int> pids)
+    {
+        var owners = new Dictionary<string, int>();
+        foreach (var pid in pids)
+        {
+            try
+            {
+                foreach (var descriptor in Directory.EnumerateFiles($"/proc/{pid}/fd"))
+                {
+                    if (new FileInfo(descriptor).LinkTarget is { } target && target.StartsWith("socket:[", StringComparison.Ordinal))
+                    {
+                        owners[target[8..^1]] = pid;
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Gone meanwhile.
+            }
+        }
+
+        var sockets = new List<Socket>();
+        foreach (var table in new[] { "/proc/net/tcp", "/proc/net/tcp6" })
+        {
+            foreach (var line in File.ReadLines(table).Skip(1))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields[3] != "0A" || !owners.TryGetValue(fields[9], out var owner)) // 0A: LISTEN
+                {
+                    continue;
+                }
+
+                var address = fields[1][..fields[1].IndexOf(':')];
+                // IPv4 127.0.0.0/8 is stored little-endian (…7F); IPv6 ::1 and ::ffff:127.x as four little-endian words.
+                var loopback = address.Length == 8 ? address.EndsWith("7F", StringComparison.Ordinal)
+                    : address == "00000000000000000000000001000000" || (address.StartsWith("0000000000000000FFFF0000", StringComparison.Ordinal) && address.EndsWith("7F", StringComparison.Ordinal));
+                sockets.Add(new Socket(owner, fields[1], loopback));
+            }
+        }
+
+        return sockets;
     }
 
     private static string CommandLine(int pid)

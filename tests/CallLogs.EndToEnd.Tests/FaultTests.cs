@@ -199,7 +199,7 @@ public sealed class FaultTests(ITestOutputHelper output)
 
         Log($"  kill -9 {id} (pid {pid}, launched by {launcher}), {Gateway.InFlight} batch(es) in flight");
         Process.GetProcessById(pid).Kill();
-        await StartAgainAsync(id, launcher);
+        await StartAgainAsync(id, launcher, pid);
         return await HealthyAgainAsync(id, pid);
     });
 
@@ -209,14 +209,14 @@ public sealed class FaultTests(ITestOutputHelper output)
         var (id, launcher) = await Watch.InstanceAsync(service);
         var pid = ServiceProcesses.Pid(System.SigningKey, id);
         Process.GetProcessById(pid).Kill();
-        await StartAgainAsync(id, launcher);
+        await StartAgainAsync(id, launcher, pid);
         var starting = await Eventually.Get(() => Task.FromResult(ServiceProcesses.Instances(System.SigningKey).SingleOrDefault(i => i.Id == id && i.Pid != pid)),
             i => i is not null, TimeSpan.FromSeconds(60), $"{id} starting again");
         var answered = await ServiceProcesses.IsHealthyAsync(starting!);
         Log($"  kill -9 {id} during its start-up (pid {starting!.Pid}; {(answered ? "it already answered /health" : "before it answered /health")})");
         var relauncher = Watch.Pid(id) ?? launcher;
         Process.GetProcessById(starting.Pid).Kill();
-        await StartAgainAsync(id, relauncher);
+        await StartAgainAsync(id, relauncher, starting.Pid);
         return await HealthyAgainAsync(id, starting.Pid);
     });
 
@@ -289,21 +289,25 @@ public sealed class FaultTests(ITestOutputHelper output)
         return end;
     });
 
-    /// <summary>Waits for the killed instance to be seen dead, then for DCP to start it again by itself, else starts it with the resource's start command.</summary>
-    /// <param name="launcher">The process DCP started for the instance (its snapshot's executable.pid).</param>
-    private async Task StartAgainAsync(string id, int launcher)
+    /// <summary>
+    /// Waits for the killed instance to be seen dead, or started again by DCP itself (a new process of the instance
+    /// running), else starts it with the resource's start command.
+    /// </summary>
+    /// <param name="launcher">The process DCP started for the instance (its snapshot's executable.pid; sometimes the service itself).</param>
+    private async Task StartAgainAsync(string id, int launcher, int killed)
     {
-        await Eventually.Until(() => Watch.Pid(id) != launcher || Watch.State(id) != KnownResourceStates.Running, TimeSpan.FromSeconds(60), $"{id} seen dead");
-        try
+        bool Replaced() => Watch.State(id) == KnownResourceStates.Running && Watch.Pid(id) is { } p && p != launcher && p != killed
+            && ServiceProcesses.Instances(System.SigningKey).Any(i => i.Id == id && i.Pid != killed);
+        await Eventually.Until(() => Watch.State(id) != KnownResourceStates.Running || Replaced(), TimeSpan.FromSeconds(60), $"{id} seen dead");
+        if (Replaced())
         {
-            await Eventually.Until(() => Watch.State(id) == KnownResourceStates.Running && Watch.Pid(id) is { } p && p != launcher, TimeSpan.FromSeconds(5));
             Log($"  DCP started {id} again by itself (pid {Watch.Pid(id)})");
+            return;
         }
-        catch (TimeoutException)
-        {
-            var result = await Commands.ExecuteCommandAsync(id, KnownResourceCommands.StartCommand);
-            Assert.True(result.Success, $"{KnownResourceCommands.StartCommand} {id} failed: {result.Message}");
-        }
+
+        Log($"  {id} is {Watch.State(id)} (exit code {Watch.ExitCode(id)}): {KnownResourceCommands.StartCommand}");
+        var result = await Commands.ExecuteCommandAsync(id, KnownResourceCommands.StartCommand);
+        Assert.True(result.Success, $"{KnownResourceCommands.StartCommand} {id} failed: {result.Message}");
     }
 
     /// <summary>Returns when the instance was started again (the fault's end), once its new process answers /health.</summary>
