@@ -44,7 +44,8 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
                 Title = "The request holds text that cannot be stored.",
                 Detail = "A value contains a NUL character, an unpaired surrogate or another character that cannot be stored. Send valid UTF-8 text without control characters.",
             },
-            NpgsqlException { IsTransient: true } when !context.RequestAborted.IsCancellationRequested => Unavailable(context, "The database"),
+            // Also when EF Core or another layer wrapped it (a lost connection while PostgreSQL restarts, a transaction that could not begin).
+            _ when IsTransientDatabaseFailure(exception) && !context.RequestAborted.IsCancellationRequested => Unavailable(context, "The database"),
             TimeoutException when !context.RequestAborted.IsCancellationRequested => Unavailable(context, "A service this request needs"),
             OperationCanceledException when context.RequestAborted.IsCancellationRequested => null,
             _ => null,
@@ -97,6 +98,12 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
         Title = ValidationTitle,
         Detail = ValidationDetail,
     };
+
+    /// <summary>The database unreachable, shutting down or starting (in <paramref name="exception"/> or what it wraps): worth a retry.</summary>
+    private static bool IsTransientDatabaseFailure(Exception exception) =>
+        exception is NpgsqlException { IsTransient: true }
+            or PostgresException { SqlState: PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow }
+        || (exception.InnerException is { } inner && IsTransientDatabaseFailure(inner));
 
     private static string JsonFieldName(string? path) =>
         string.IsNullOrEmpty(path) || path == "$" ? "body" : path.TrimStart('$', '.');

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using CallLogs.ServiceDefaults.Auth;
 
 namespace CallLogs.EndToEnd.Tests;
@@ -26,11 +27,15 @@ public sealed class Gateway(AspireSystem system, Guid area, DateTimeOffset hour)
 
     public ConcurrentQueue<string> Refusals { get; } = new();
 
+    /// <summary>Why batches were answered 503, 502 or 429 (status and the problem's title), with how often.</summary>
+    public ConcurrentDictionary<string, int> Deferrals { get; } = new();
+
     public int AcceptedBatches => _acceptedBatches.Count;
 
     public int InFlight => Volatile.Read(ref _inFlight);
 
-    public string Summary => $"gateway: {Posted.Count} posted, {Accepted.Count} accepted in {AcceptedBatches} batches, {Volatile.Read(ref _retries)} retries";
+    public string Summary => $"gateway: {Posted.Count} posted, {Accepted.Count} accepted in {AcceptedBatches} batches, {Volatile.Read(ref _retries)} retries" +
+        (Deferrals.IsEmpty ? "" : $" ({string.Join("; ", Deferrals.Select(d => $"{d.Value} x {d.Key}"))})");
 
     public DateTimeOffset? FirstAcceptedSentAfter(DateTimeOffset time) =>
         _acceptedBatches.Where(b => b.Sent >= time).Select(b => (DateTimeOffset?)b.Answered).Min();
@@ -84,6 +89,8 @@ public sealed class Gateway(AspireSystem system, Guid area, DateTimeOffset hour)
                 }
 
                 wait = response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1);
+                var deferral = $"{(int)response.StatusCode} {Title(await response.Content.ReadAsStringAsync())}";
+                Deferrals.AddOrUpdate(deferral, 1, (_, n) => n + 1);
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
@@ -99,5 +106,18 @@ public sealed class Gateway(AspireSystem system, Guid area, DateTimeOffset hour)
         }
 
         Refusals.Enqueue($"a batch of {batch.Count} records not accepted within 3 minutes of retries");
+    }
+
+    private static string Title(string problem)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(problem);
+            return json.RootElement.TryGetProperty("title", out var title) ? title.GetString() ?? "" : "";
+        }
+        catch (JsonException)
+        {
+            return problem[..Math.Min(problem.Length, 80)];
+        }
     }
 }
