@@ -4,7 +4,9 @@ using System.Text.Json;
 using CallLogs.Contracts;
 using CallLogs.Ingest.Data;
 using CallLogs.ServiceDefaults.Auth;
+using CallLogs.Ingest.Backpressure;
 using CallLogs.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using RabbitMQ.Client;
 
 namespace CallLogs.Ingest.Tests;
@@ -16,6 +18,25 @@ namespace CallLogs.Ingest.Tests;
 [Collection(InfrastructureCollection.Name)]
 public sealed class BackpressureTests(Infrastructure infra)
 {
+    [Fact]
+    public async Task A_watched_queue_that_does_not_exist_yet_counts_as_empty_and_batches_are_taken()
+    {
+        var vhost = await infra.NewRabbitMqVirtualHostAsync();
+        await using var service = await ServiceFactory<IngestDbContext>.StartAsync(infra, "ingest", new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:messaging"] = vhost,
+            ["Ingest:Backpressure:Queues:0"] = $"never-declared-{Guid.NewGuid():N}",
+        });
+        var watch = service.Services.GetRequiredService<DownstreamLag>();
+
+        await watch.RunOnceAsync(CancellationToken.None); // threw "Sequence contains no elements" every second before
+
+        var area = Guid.NewGuid();
+        using var gateway = service.CreateClient(infra.Tokens.Issue(Roles.Ingest, area, "gateway"));
+        using var response = await gateway.PostAsJsonAsync($"/api/areas/{area}/call-records", new[] { SampleRecords.Posted() });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
     [Fact]
     public async Task A_queue_behind_its_limit_defers_batches_with_503_until_it_drains_below_the_resume_mark()
     {

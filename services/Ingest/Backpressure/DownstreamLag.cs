@@ -93,7 +93,8 @@ public sealed partial class DownstreamLag(IConfiguration configuration, IOptions
             Depths[queue] = depth;
         }
 
-        var (deepest, messages) = depths.MaxBy(d => d.Value);
+        // No watched queue exists yet (its consumer never ran): nothing is behind.
+        var (deepest, messages) = depths.Count > 0 ? depths.MaxBy(d => d.Value) : new KeyValuePair<string, long>("", 0);
         if (!_behind && messages >= settings.MaxQueuedMessages)
         {
             _behind = true;
