@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using CallLogs.Contracts;
 using CallLogs.Ingest.Data;
 using CallLogs.Testing;
-using MassTransit;
 using Npgsql;
 using NpgsqlTypes;
 using RabbitMQ.Client;
@@ -11,49 +9,6 @@ namespace CallLogs.Bench.Ingest;
 
 internal static class Baselines
 {
-    /// <summary>The same batch messages published (with confirms) and consumed in one process, nothing else done.</summary>
-    public static async Task<double> BrokerAsync(Infrastructure infra, Guid area, List<List<CallRecord>> batches, int concurrency)
-    {
-        var vhost = await infra.NewRabbitMqVirtualHostAsync();
-        var received = 0;
-        var total = batches.Sum(b => b.Count);
-        var done = new TaskCompletionSource();
-        var bus = Bus.Factory.CreateUsingRabbitMq(rabbit =>
-        {
-            rabbit.Host(new Uri(vhost));
-            rabbit.ReceiveEndpoint("bench-baseline", e => e.Handler<CallRecordsIngested>(context =>
-            {
-                if (Interlocked.Add(ref received, context.Message.Records.Count) >= total)
-                {
-                    done.TrySetResult();
-                }
-
-                return Task.CompletedTask;
-            }));
-        });
-        await bus.StartAsync();
-        try
-        {
-            var clock = Stopwatch.StartNew();
-            var next = -1;
-            await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
-            {
-                int i;
-                while ((i = Interlocked.Increment(ref next)) < batches.Count)
-                {
-                    await bus.Publish(new CallRecordsIngested { BatchId = Guid.NewGuid(), AreaId = area, AcceptedAt = DateTimeOffset.UtcNow, Records = batches[i] });
-                }
-            }));
-            await done.Task.WaitAsync(TimeSpan.FromMinutes(5));
-            return total / clock.Elapsed.TotalSeconds;
-        }
-        finally
-        {
-            await bus.StopAsync();
-            await infra.DeleteRabbitMqVirtualHostAsync(vhost);
-        }
-    }
-
     /// <summary>The same records written with binary COPY into a table of the call_records columns (no partitions, no dedup).</summary>
     public static async Task<double> CopyAsync(Infrastructure infra, Guid area, List<List<CallRecord>> batches)
     {

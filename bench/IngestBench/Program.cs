@@ -30,7 +30,7 @@ try
     var total = Batches * BatchSize;
     Console.WriteLine($"servers: {infra.Source}; {total:N0} records in batches of {BatchSize:N0}, {Concurrency} at a time");
 
-    var broker = await Baselines.BrokerAsync(infra, area, batches, Concurrency);
+    var broker = await BrokerBaseline.RecordsPerSecondAsync(infra, area, batches, Concurrency);
     Console.WriteLine($"raw MassTransit publish+consume: {broker:N0} records/s");
     var copy = await Baselines.CopyAsync(infra, area, batches);
     Console.WriteLine($"raw binary COPY: {copy:N0} records/s");

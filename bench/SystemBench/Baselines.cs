@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using CallLogs.Contracts;
 using CallLogs.Testing;
-using MassTransit;
 using NpgsqlTypes;
 
 namespace CallLogs.Bench.SystemBench;
@@ -28,7 +26,7 @@ internal static class Baselines
                 .Select(_ => Enumerable.Range(0, batchSize).Select(i => Records.Make(hour, i)).ToList()).ToList();
             var total = batches.Sum(b => b.Count);
             Progress.Log($"baselines: servers {infra.Source}; {Progress.Num(total)} records in batches of {batchSize}, {concurrency} publishers");
-            var broker = await BrokerAsync(infra, area, batches, concurrency);
+            var broker = await BrokerBaseline.RecordsPerSecondAsync(infra, area, batches, concurrency);
             Progress.Log($"raw MassTransit publish + consume: {Progress.Num(broker)} records/s");
             var copy = await CopyAsync(infra, area, batches);
             Progress.Log($"raw binary COPY: {Progress.Num(copy)} records/s");
@@ -37,49 +35,6 @@ internal static class Baselines
         finally
         {
             await infra.DisposeAsync();
-        }
-    }
-
-    /// <summary>The same batch messages as ingest publishes, published (with confirms) and consumed in one process, nothing else done.</summary>
-    private static async Task<double> BrokerAsync(Infrastructure infra, Guid area, List<List<CallRecord>> batches, int concurrency)
-    {
-        var vhost = await infra.NewRabbitMqVirtualHostAsync();
-        var received = 0;
-        var total = batches.Sum(b => b.Count);
-        var done = new TaskCompletionSource();
-        var bus = Bus.Factory.CreateUsingRabbitMq(rabbit =>
-        {
-            rabbit.Host(new Uri(vhost));
-            rabbit.ReceiveEndpoint("bench-baseline", e => e.Handler<CallRecordsIngested>(context =>
-            {
-                if (Interlocked.Add(ref received, context.Message.Records.Count) >= total)
-                {
-                    done.TrySetResult();
-                }
-
-                return Task.CompletedTask;
-            }));
-        });
-        await bus.StartAsync();
-        try
-        {
-            var clock = Stopwatch.StartNew();
-            var next = -1;
-            await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
-            {
-                int i;
-                while ((i = Interlocked.Increment(ref next)) < batches.Count)
-                {
-                    await bus.Publish(new CallRecordsIngested { BatchId = Guid.NewGuid(), AreaId = area, AcceptedAt = DateTimeOffset.UtcNow, Records = batches[i] });
-                }
-            }));
-            await done.Task.WaitAsync(TimeSpan.FromMinutes(5));
-            return total / clock.Elapsed.TotalSeconds;
-        }
-        finally
-        {
-            await bus.StopAsync();
-            await infra.DeleteRabbitMqVirtualHostAsync(vhost);
         }
     }
 
