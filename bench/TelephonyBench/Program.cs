@@ -23,7 +23,7 @@ using NpgsqlTypes;
 const int Calls = 10_000;
 const int RowsPerRequest = 5_000;
 const int WarmUpRequests = 60;
-const int Rounds = 5;
+const int Rounds = 9;
 
 // WebApplicationFactory outside a test project: tell it where the service's content root is
 Environment.SetEnvironmentVariable("ASPNETCORE_TEST_CONTENTROOT_CALLLOGS_TELEPHONY",

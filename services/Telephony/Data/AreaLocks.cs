@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 
 namespace CallLogs.Telephony.Data;
@@ -33,9 +35,16 @@ public sealed class AreaLocks(NpgsqlDataSource dataSource)
     /// <summary>The one nightly run of all instances, or null when another instance runs it.</summary>
     public Task<IAsyncDisposable?> TryNightlyAsync(CancellationToken ct) => TryAsync(NightlyLock, 0, ct);
 
-    /// <summary>Waits for the write lock of an area, held until the current transaction of <paramref name="db"/> ends.</summary>
-    public static Task LockWritesAsync(DbContext db, Guid areaId, CancellationToken ct) =>
-        db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({WriteLock}, {Key(areaId)})", ct);
+    /// <summary>
+    /// Begins a transaction of <paramref name="db"/> and waits for the write lock of an area, held until it ends.
+    /// <paramref name="settings"/> (<c>SET LOCAL</c> statements) go in the same round trip.
+    /// </summary>
+    public static async Task<IDbContextTransaction> BeginWritingAsync(DbContext db, Guid areaId, string settings, CancellationToken ct)
+    {
+        var transaction = await db.Database.BeginTransactionAsync(ct);
+        await db.Database.ExecuteSqlAsync(FormattableStringFactory.Create(settings + "; SELECT pg_advisory_xact_lock({0}, {1})", WriteLock, Key(areaId)), ct);
+        return transaction;
+    }
 
     private async Task<IAsyncDisposable?> TryAsync(int kind, int key, CancellationToken ct)
     {

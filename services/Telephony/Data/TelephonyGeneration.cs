@@ -43,9 +43,7 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
     /// </summary>
     public async Task<IntakeResult> IntakeAsync(Guid areaId, IReadOnlyList<CelRow> rows, bool generate, CancellationToken ct)
     {
-        await using var transaction = await BeginAsync(ct);
-        await AreaLocks.LockWritesAsync(db, areaId, ct);
-
+        await using var transaction = await BeginWritingAsync(areaId, ct);
         var seen = (await StoredIdsAsync(areaId, rows, ct)).ToHashSet();
         var fresh = rows.Where(r => seen.Add(r.Id)).ToList();
 
@@ -55,13 +53,13 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
         {
             var stored = await StoredRowsOfCallsAsync(areaId, ended, fresh, ct);
             await LoadDirectoryAsync(areaId, ct);
-            var (calls, failures) = Generate(areaId, stored.Concat(fresh));
-            var links = await WriteAsync(areaId, calls, stored, ct);
-            fresh = fresh.Select(r => links.TryGetValue(r.Id, out var log) ? r with { CallLogId = log } : r).ToList();
-            result = new GenerationResult(0, calls.Count, links.Replaced, failures);
+            result = await WriteAsync(areaId, stored, fresh, ct);
+        }
+        else
+        {
+            await BulkCopy.CopyAsync(db, fresh, (_, _) => areaId, ct);
         }
 
-        await BulkCopy.CopyAsync(db, fresh, (_, _) => areaId, ct);
         await transaction.CommitAsync(ct);
         CreatedCounter.Add(result.Created);
         return new IntakeResult(fresh.Count, rows.Count - fresh.Count, result with { CelRows = fresh.Count });
@@ -136,18 +134,16 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
         foreach (var chunk in calls.Chunk(CallsPerChunk))
         {
             var chunkRows = chunk.SelectMany(call => call).ToList();
-            await using var transaction = await BeginAsync(ct);
-            await AreaLocks.LockWritesAsync(db, areaId, ct);
+            await using var transaction = await BeginWritingAsync(areaId, ct);
             // what the rows point at now: another writer may have generated some of these calls since they were read
             var chunkIds = chunkRows.Select(r => r.Id).ToArray();
             var current = await db.CelsOf(areaId).Where(c => chunkIds.Contains(c.Id)).Select(c => new { c.Id, c.CallLogId }).ToDictionaryAsync(c => c.Id, c => c.CallLogId, ct);
             var stored = chunkRows.Where(r => current.ContainsKey(r.Id)).Select(r => r with { CallLogId = current[r.Id] }).ToList();
 
-            var (generated, failures) = Generate(areaId, stored);
-            var links = await WriteAsync(areaId, generated, stored, ct);
+            var written = await WriteAsync(areaId, stored, [], ct);
             await transaction.CommitAsync(ct);
-            CreatedCounter.Add(generated.Count);
-            result = result.Add(new GenerationResult(0, generated.Count, links.Replaced, failures));
+            CreatedCounter.Add(written.Created);
+            result = result.Add(written);
             done += chunk.Length;
             if (progress is not null)
             {
@@ -167,9 +163,14 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
     private async Task<IDbContextTransaction> BeginAsync(CancellationToken ct)
     {
         var transaction = await db.Database.BeginTransactionAsync(ct);
-        await db.Database.ExecuteSqlRawAsync("SET LOCAL plan_cache_mode = force_generic_plan", ct);
+        await db.Database.ExecuteSqlRawAsync(GenericPlans, ct);
         return transaction;
     }
+
+    private const string GenericPlans = "SET LOCAL plan_cache_mode = force_generic_plan";
+
+    /// <summary><see cref="BeginAsync"/> holding the area's write lock (<see cref="AreaLocks"/>), in one round trip.</summary>
+    private Task<IDbContextTransaction> BeginWritingAsync(Guid areaId, CancellationToken ct) => AreaLocks.BeginWritingAsync(db, areaId, GenericPlans, ct);
 
     /// <summary>
     /// The stored rows of the calls that <paramref name="endedLinkedIds"/> end: every row of those linkedids and of the
@@ -195,18 +196,6 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
         return stored;
     }
 
-    private (List<GeneratedCall> Calls, int Failures) Generate(Guid areaId, IEnumerable<CelRow> rows)
-    {
-        var directory = _directory ?? throw new InvalidOperationException("The directory is loaded before generating.");
-        var calls = CallLogGenerator.Generate(rows, directory, out var failures);
-        foreach (var (conversation, reason) in failures)
-        {
-            LogInterpretationFailed(logger, areaId, conversation, reason);
-        }
-
-        return (calls.ToList(), failures.Count);
-    }
-
     private TelephonyDirectory? _directory;
 
     private async Task LoadDirectoryAsync(Guid areaId, CancellationToken ct)
@@ -218,36 +207,37 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
             voicemails.Select(v => new DirectoryVoicemail(v.Id, v.Name, v.Number, v.Context)));
     }
 
-    private sealed class Links(Dictionary<long, long> byCel, int replaced)
-    {
-        public int Replaced { get; } = replaced;
-        public bool TryGetValue(long celId, out long callLogId) => byCel.TryGetValue(celId, out callLogId);
-    }
-
     /// <summary>
-    /// Writes generated calls in the current transaction: the call logs the stored rows had are deleted, the new ones
-    /// COPYed with ids taken from the sequence, the stored rows pointed at them, and one <see cref="CallLogsCreated"/>
-    /// put in the outbox. Returns which call log each row of the calls belongs to (rows not stored yet included).
+    /// Generates the calls of <paramref name="stored"/> and <paramref name="fresh"/> rows and writes them in the current
+    /// transaction: the fresh rows are COPYed, each already pointing at its call log; the call logs the stored rows had
+    /// are deleted and the new ones COPYed with ids taken from the sequence; the stored rows are pointed at them; and one
+    /// <see cref="CallLogsCreated"/> goes into the outbox. Each call is generated while the COPY of the rows before it
+    /// is on its way, so PostgreSQL stores rows while this process interprets the next call.
     /// </summary>
-    private async Task<Links> WriteAsync(Guid areaId, List<GeneratedCall> calls, List<CelRow> stored, CancellationToken ct)
+    private async Task<GenerationResult> WriteAsync(Guid areaId, List<CelRow> stored, List<CelRow> fresh, CancellationToken ct)
     {
-        if (calls.Count == 0)
-        {
-            return new Links([], 0);
-        }
+        var directory = _directory ?? throw new InvalidOperationException("The directory is loaded before generating.");
+        var calls = CallLogGenerator.GroupBySharedChannels(stored.Concat(fresh)).ToList();
+        var ended = calls.Count(c => CallLogGenerator.HasEnded(c.LinkedIds, c.Cels));
+        // one id per ended call; a call that gives no call log leaves a gap in the sequence, as a rolled back insert does
+        var ids = ended == 0 ? [] : await db.Database.SqlQuery<long>(
+            $"SELECT nextval(s.id) AS \"Value\" FROM (SELECT pg_get_serial_sequence('call_log', 'id')::regclass AS id) s, generate_series(1, {ended})").ToListAsync(ct);
 
-        var ids = await db.Database.SqlQuery<long>($"SELECT nextval(pg_get_serial_sequence('call_log', 'id')) AS \"Value\" FROM generate_series(1, {calls.Count})").ToListAsync(ct);
-        var logs = calls.Select((c, i) => c.CallLog with { Id = ids[i], AreaId = areaId }).ToList();
-        var byCel = new Dictionary<long, long>();
-        for (var i = 0; i < calls.Count; i++)
+        var generated = new Generated();
+        var freshIds = fresh.Select(r => r.Id).ToHashSet();
+        var linked = GenerateAndLink(areaId, calls, directory, ids, freshIds, generated);
+        if (fresh.Count > 0)
         {
-            foreach (var celId in calls[i].CelIds)
+            await BulkCopy.CopyAsync(db, linked, (_, _) => areaId, ct);
+        }
+        else
+        {
+            foreach (var _ in linked)
             {
-                byCel[celId] = ids[i];
             }
         }
 
-        var previous = stored.Where(r => r.CallLogId is not null && byCel.ContainsKey(r.Id)).Select(r => r.CallLogId!.Value).Distinct().ToArray();
+        var previous = stored.Where(r => r.CallLogId is not null && generated.ByCel.ContainsKey(r.Id)).Select(r => r.CallLogId!.Value).Distinct().ToArray();
         var replaced = 0;
         if (previous.Length > 0)
         {
@@ -255,22 +245,74 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
             replaced = await db.CallLogs.Where(c => c.AreaId == areaId && previous.Contains(c.Id)).ExecuteDeleteAsync(ct);
         }
 
-        await BulkCopy.CopyAsync(db, logs, (log, _) => log.Participants.Select(p => p.UserUuid).Distinct().ToArray(), ct);
+        if (generated.Logs.Count == 0)
+        {
+            return new GenerationResult(0, 0, replaced, generated.Failures);
+        }
 
-        var relink = stored.Where(r => byCel.TryGetValue(r.Id, out var log) && r.CallLogId != log).ToList();
+        await BulkCopy.CopyAsync(db, generated.Logs, (log, _) => log.Participants.Select(p => p.UserUuid).Distinct().ToArray(), ct);
+
+        var relink = stored.Where(r => generated.ByCel.TryGetValue(r.Id, out var log) && r.CallLogId != log).ToList();
         if (relink.Count > 0)
         {
             await db.Database.ExecuteSqlAsync(
                 $"""
-                UPDATE cel c SET call_log_id = l.call_log_id FROM unnest({relink.Select(r => r.Id).ToArray()}, {relink.Select(r => byCel[r.Id]).ToArray()}) AS l(cel_id, call_log_id)
+                UPDATE cel c SET call_log_id = l.call_log_id FROM unnest({relink.Select(r => r.Id).ToArray()}, {relink.Select(r => generated.ByCel[r.Id]).ToArray()}) AS l(cel_id, call_log_id)
                 WHERE c.area_id = {areaId} AND c.id = l.cel_id
                 """, ct);
         }
 
-        db.AddOutboxMessage(new CallLogsCreated { AreaId = areaId, CallLogs = logs }, clock);
+        db.AddOutboxMessage(new CallLogsCreated { AreaId = areaId, CallLogs = generated.Logs }, clock);
         await db.SaveChangesAsync(ct);
         db.ChangeTracker.Clear();
-        return new Links(byCel, replaced);
+        return new GenerationResult(0, generated.Logs.Count, replaced, generated.Failures);
+    }
+
+    /// <summary>The call logs made so far, and which call log each row of them belongs to.</summary>
+    private sealed class Generated
+    {
+        public List<TelephonyCallLog> Logs { get; } = [];
+        public Dictionary<long, long> ByCel { get; } = [];
+        public int Failures { get; set; }
+    }
+
+    /// <summary>
+    /// Generates call after call into <paramref name="generated"/>, yielding the fresh rows of each, pointed at its call
+    /// log when it made one, as soon as it is done. Ended calls take their ids in order from <paramref name="ids"/>.
+    /// </summary>
+    private IEnumerable<CelRow> GenerateAndLink(Guid areaId, List<(HashSet<string> LinkedIds, List<CelRow> Cels)> calls, TelephonyDirectory directory,
+        List<long> ids, HashSet<long> freshIds, Generated generated)
+    {
+        var next = 0;
+        foreach (var (linkedIds, cels) in calls)
+        {
+            var outcome = CallLogGenerator.GenerateGroup(linkedIds, cels, directory);
+            long? link = null;
+            if (outcome.Call is { } call)
+            {
+                link = ids[next];
+                generated.Logs.Add(call.CallLog with { Id = ids[next], AreaId = areaId });
+                foreach (var celId in call.CelIds)
+                {
+                    generated.ByCel[celId] = ids[next];
+                }
+            }
+            else if (outcome.Failure is { } failure)
+            {
+                generated.Failures++;
+                LogInterpretationFailed(logger, areaId, failure.ConversationId, failure.Reason);
+            }
+
+            if (outcome.Ended)
+            {
+                next++;
+            }
+
+            foreach (var row in cels.Where(r => freshIds.Contains(r.Id)))
+            {
+                yield return link is null ? row : row with { CallLogId = link };
+            }
+        }
     }
 
     /// <summary>
@@ -301,8 +343,7 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
                 return deleted;
             }
 
-            await using var transaction = await db.Database.BeginTransactionAsync(ct);
-            await AreaLocks.LockWritesAsync(db, areaId, ct);
+            await using var transaction = await BeginWritingAsync(areaId, ct);
             await db.CelsOf(areaId).Where(c => c.CallLogId != null && batch.Contains(c.CallLogId.Value)).ExecuteUpdateAsync(u => u.SetProperty(c => c.CallLogId, (long?)null), ct);
             deleted += await db.CallLogs.Where(c => c.AreaId == areaId && batch.Contains(c.Id)).ExecuteDeleteAsync(ct);
             await transaction.CommitAsync(ct);
@@ -325,8 +366,7 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
                 break;
             }
 
-            await using var transaction = await db.Database.BeginTransactionAsync(ct);
-            await AreaLocks.LockWritesAsync(db, areaId, ct);
+            await using var transaction = await BeginWritingAsync(areaId, ct);
             rows += await db.CelsOf(areaId).Where(c => c.CallLogId != null && batch.Contains(c.CallLogId.Value)).ExecuteDeleteAsync(ct);
             logs += await db.CallLogs.Where(c => c.AreaId == areaId && batch.Contains(c.Id)).ExecuteDeleteAsync(ct);
             await transaction.CommitAsync(ct);

@@ -25,24 +25,42 @@ public static class CallLogGenerator
         var result = new List<GeneratedCall>();
         foreach (var (linkedIds, cels) in GroupBySharedChannels(rows))
         {
-            var ended = cels.Where(c => c.EventType == CelEventTypes.LinkedIdEnd).Select(c => c.LinkedId).ToHashSet();
-            if (!linkedIds.SetEquals(ended))
+            var outcome = GenerateGroup(linkedIds, cels, directory);
+            if (outcome.Call is { } call)
             {
-                continue;
+                result.Add(call);
             }
-            try
+            else if (outcome.Failure is { } failure)
             {
-                if (Build(linkedIds, cels, directory) is { } log)
-                {
-                    result.Add(log);
-                }
-            }
-            catch (CelInterpretationException e)
-            {
-                failed.Add((linkedIds.Min(StringComparer.Ordinal)!, e.Message));
+                failed.Add(failure);
             }
         }
         return result;
+    }
+
+    /// <summary>What one group of rows gives: nothing while a linkedid has not ended; once all have, a call log, a failure, or nothing (no caller).</summary>
+    public readonly record struct GroupOutcome(bool Ended, GeneratedCall? Call, (string ConversationId, string Reason)? Failure);
+
+    /// <summary>A group (see <see cref="GroupBySharedChannels"/>) makes a call log once every linkedid in it has ended.</summary>
+    public static bool HasEnded(HashSet<string> linkedIds, List<CelRow> cels) =>
+        linkedIds.SetEquals(cels.Where(c => c.EventType == CelEventTypes.LinkedIdEnd).Select(c => c.LinkedId));
+
+    /// <summary>The call log of one group of <see cref="GroupBySharedChannels"/>; one broken group never stops the others.</summary>
+    public static GroupOutcome GenerateGroup(HashSet<string> linkedIds, List<CelRow> cels, TelephonyDirectory directory)
+    {
+        if (!HasEnded(linkedIds, cels))
+        {
+            return default;
+        }
+
+        try
+        {
+            return new GroupOutcome(true, Build(linkedIds, cels, directory), null);
+        }
+        catch (CelInterpretationException e)
+        {
+            return new GroupOutcome(true, null, (linkedIds.Min(StringComparer.Ordinal)!, e.Message));
+        }
     }
 
     /// <summary>Linkedid groups merged through shared uniqueids; each group's rows sorted by event time.</summary>

@@ -444,7 +444,8 @@ namespace CallLogs.Audit.Data.Migrations
                     b.Property<string>("Body")
                         .IsRequired()
                         .HasColumnType("json")
-                        .HasColumnName("body");
+                        .HasColumnName("body")
+                        .HasAnnotation("Npgsql:Compression:", "lz4");
 
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")

@@ -175,7 +175,8 @@ namespace CallLogs.Profile.Data.Migrations
                     b.Property<string>("Body")
                         .IsRequired()
                         .HasColumnType("json")
-                        .HasColumnName("body");
+                        .HasColumnName("body")
+                        .HasAnnotation("Npgsql:Compression:", "lz4");
 
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
