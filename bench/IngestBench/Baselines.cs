@@ -2,33 +2,17 @@ using CallLogs.Contracts;
 using CallLogs.Ingest.Data;
 using CallLogs.Testing;
 using Npgsql;
-using NpgsqlTypes;
 using RabbitMQ.Client;
 
 namespace CallLogs.Bench.Ingest;
 
 internal static class Baselines
 {
-    /// <summary>The same records written with binary COPY into a table of the call_records columns (no partitions, no dedup).</summary>
+    /// <summary>The same records written with binary COPY into a table of the call_records columns, their JSON as ingest writes it.</summary>
     public static async Task<double> CopyAsync(Infrastructure infra, Guid area, List<List<CallRecord>> batches)
     {
         using var json = new FlatJsonWriter();
-        return await CopyBaseline.RowsPerSecondAsync(infra,
-            "area_id uuid, request_time timestamptz, request_uuid text, ingestion_time bigint, api_key text, service_id text, service_name text, endpoint_name text, http_status_code int, src_ip text, record json",
-            batches, async (copy, r) =>
-            {
-                await copy.WriteAsync(area, NpgsqlDbType.Uuid);
-                await copy.WriteAsync(r.RequestTime.UtcDateTime, NpgsqlDbType.TimestampTz);
-                await copy.WriteAsync(r.RequestUuid, NpgsqlDbType.Text);
-                await copy.WriteAsync(r.IngestionTime, NpgsqlDbType.Bigint);
-                await copy.WriteAsync(r.ApiKey, NpgsqlDbType.Text);
-                await copy.WriteAsync(r.ServiceId, NpgsqlDbType.Text);
-                await copy.WriteAsync(r.ServiceName, NpgsqlDbType.Text);
-                await copy.WriteAsync(r.EndpointName, NpgsqlDbType.Text);
-                await copy.WriteAsync(r.HttpStatusCode ?? 0, NpgsqlDbType.Integer);
-                await copy.WriteAsync(r.SrcIp, NpgsqlDbType.Text);
-                await copy.WriteAsync(json.Write(r), NpgsqlDbType.Json);
-            });
+        return await CopyBaseline.CallRecordsPerSecondAsync(infra, area, batches, json.Write);
     }
 
     public static async Task<long> CountAsync(string connectionString, Guid area)
