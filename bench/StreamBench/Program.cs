@@ -71,10 +71,21 @@ try
 
         using var ingest = new HttpClient { BaseAddress = services.Single(s => s.Service == "Ingest").Url };
         ingest.DefaultRequestHeaders.Authorization = new("Bearer", infra.Tokens.Issue(Roles.Ingest, area, "bench-gateway"));
+        // how long ingest took to answer each measured batch (it publishes the batch before it answers)
+        var answered = new List<double>();
         async Task Post(List<CallRecord> batch)
         {
-            using var response = await ingest.PostAsJsonAsync($"/api/areas/{area}/call-records", batch.Select(r => JsonDocument.Parse(CallRecordFields.ToFlatJson(r)).RootElement));
+            var body = batch.Select(r => JsonDocument.Parse(CallRecordFields.ToFlatJson(r)).RootElement).ToList();
+            var (sentAt, measured) = (Stopwatch.GetTimestamp(), measureFrom.Value != long.MaxValue);
+            using var response = await ingest.PostAsJsonAsync($"/api/areas/{area}/call-records", body);
             response.EnsureSuccessStatusCode();
+            if (measured)
+            {
+                lock (answered)
+                {
+                    answered.Add(Stopwatch.GetElapsedTime(sentAt).TotalMilliseconds);
+                }
+            }
         }
 
         await Pace.RunAsync(RecordsPerSecond, BatchSize, WarmUpSeconds, Post);
@@ -86,7 +97,8 @@ try
         var all = latencies.SelectMany(l => l).ToList();
         var delivered = all.Count / (double)Seconds;
         Console.WriteLine($"ingest→{Subscribers} WebSocket subscribers: {Stats.Describe(all)}; delivered {delivered:N0} records/s");
-        await Report.WriteAsync(RecordsPerSecond, Subscribers, Seconds, infra.Source, baseline, all, delivered);
+        Console.WriteLine($"ingest answered its POST: {Stats.Describe(answered).Replace("records", "batches", StringComparison.Ordinal)}");
+        await Report.WriteAsync(RecordsPerSecond, Subscribers, Seconds, infra.Source, baseline, all, answered, delivered);
         foreach (var socket in sockets)
         {
             socket.Abort();
@@ -252,10 +264,12 @@ internal static class Stats
 
 internal static class Report
 {
-    public static async Task WriteAsync(int rate, int subscribers, int seconds, string source, List<double> baseline, List<double> system, double delivered)
+    public static async Task WriteAsync(int rate, int subscribers, int seconds, string source, List<double> baseline, List<double> system,
+        List<double> answered, double delivered)
     {
         var b = Stats.Of(baseline);
         var s = Stats.Of(system);
+        var a = Stats.Of(answered);
         string F(double v) => v.ToString("N0", CultureInfo.InvariantCulture);
         await BenchmarkReport.WriteSectionAsync("stream-bench", $"""
             ## Stream: latency from ingest accepted to record received (issue 6)
@@ -269,6 +283,7 @@ internal static class Report
             |---|---:|---:|---:|---:|
             | raw MassTransit publish → consume of the same batches | {F(b.P50)} | {F(b.P99)} | {F(b.Max)} | {F(baseline.Count)} |
             | **ingest accepted → received by each of {subscribers} subscribers** | **{F(s.P50)}** | **{F(s.P99)}** | **{F(s.Max)}** | {F(system.Count)} |
+            | ingest's answer to each POST (round trip per batch; it publishes the batch before it answers) | {F(a.P50)} | {F(a.P99)} | {F(a.Max)} | {F(answered.Count)} batches |
 
             Delivered: {F(delivered)} records/s in all ({F(delivered / subscribers)} per subscriber). Target: p99 under 100 ms.
             """);
