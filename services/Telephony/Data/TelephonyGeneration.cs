@@ -217,8 +217,9 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
     private async Task<GenerationResult> WriteAsync(Guid areaId, List<CelRow> stored, List<CelRow> fresh, CancellationToken ct)
     {
         var directory = _directory ?? throw new InvalidOperationException("The directory is loaded before generating.");
-        var calls = CallLogGenerator.GroupBySharedChannels(stored.Concat(fresh)).ToList();
-        var ended = calls.Count(c => CallLogGenerator.HasEnded(c.LinkedIds, c.Cels));
+        var calls = CallLogGenerator.GroupBySharedChannels(stored.Concat(fresh))
+            .Select(c => (c.LinkedIds, c.Cels, Ended: CallLogGenerator.HasEnded(c.LinkedIds, c.Cels))).ToList();
+        var ended = calls.Count(c => c.Ended);
         // one id per ended call; a call that gives no call log leaves a gap in the sequence, as a rolled back insert does
         var ids = ended == 0 ? [] : await db.Database.SqlQuery<long>(
             $"SELECT nextval(s.id) AS \"Value\" FROM (SELECT pg_get_serial_sequence('call_log', 'id')::regclass AS id) s, generate_series(1, {ended})").ToListAsync(ct);
@@ -232,6 +233,7 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
         }
         else
         {
+            // a batch run: every row is stored already, so the calls are generated without a COPY
             foreach (var _ in linked)
             {
             }
@@ -280,32 +282,31 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
     /// Generates call after call into <paramref name="generated"/>, yielding the fresh rows of each, pointed at its call
     /// log when it made one, as soon as it is done. Ended calls take their ids in order from <paramref name="ids"/>.
     /// </summary>
-    private IEnumerable<CelRow> GenerateAndLink(Guid areaId, List<(HashSet<string> LinkedIds, List<CelRow> Cels)> calls, TelephonyDirectory directory,
-        List<long> ids, HashSet<long> freshIds, Generated generated)
+    private IEnumerable<CelRow> GenerateAndLink(Guid areaId, List<(HashSet<string> LinkedIds, List<CelRow> Cels, bool Ended)> calls,
+        TelephonyDirectory directory, List<long> ids, HashSet<long> freshIds, Generated generated)
     {
         var next = 0;
-        foreach (var (linkedIds, cels) in calls)
+        foreach (var (linkedIds, cels, ended) in calls)
         {
-            var outcome = CallLogGenerator.GenerateGroup(linkedIds, cels, directory);
             long? link = null;
-            if (outcome.Call is { } call)
+            if (ended)
             {
-                link = ids[next];
-                generated.Logs.Add(call.CallLog with { Id = ids[next], AreaId = areaId });
-                foreach (var celId in call.CelIds)
+                var id = ids[next++];
+                var outcome = CallLogGenerator.GenerateEnded(linkedIds, cels, directory);
+                if (outcome.Call is { } call)
                 {
-                    generated.ByCel[celId] = ids[next];
+                    link = id;
+                    generated.Logs.Add(call.CallLog with { Id = id, AreaId = areaId });
+                    foreach (var celId in call.CelIds)
+                    {
+                        generated.ByCel[celId] = id;
+                    }
                 }
-            }
-            else if (outcome.Failure is { } failure)
-            {
-                generated.Failures++;
-                LogInterpretationFailed(logger, areaId, failure.ConversationId, failure.Reason);
-            }
-
-            if (outcome.Ended)
-            {
-                next++;
+                else if (outcome.Failure is { } failure)
+                {
+                    generated.Failures++;
+                    LogInterpretationFailed(logger, areaId, failure.ConversationId, failure.Reason);
+                }
             }
 
             foreach (var row in cels.Where(r => freshIds.Contains(r.Id)))

@@ -25,7 +25,12 @@ public static class CallLogGenerator
         var result = new List<GeneratedCall>();
         foreach (var (linkedIds, cels) in GroupBySharedChannels(rows))
         {
-            var outcome = GenerateGroup(linkedIds, cels, directory);
+            if (!HasEnded(linkedIds, cels))
+            {
+                continue;
+            }
+
+            var outcome = GenerateEnded(linkedIds, cels, directory);
             if (outcome.Call is { } call)
             {
                 result.Add(call);
@@ -38,28 +43,26 @@ public static class CallLogGenerator
         return result;
     }
 
-    /// <summary>What one group of rows gives: nothing while a linkedid has not ended; once all have, a call log, a failure, or nothing (no caller).</summary>
-    public readonly record struct GroupOutcome(bool Ended, GeneratedCall? Call, (string ConversationId, string Reason)? Failure);
+    /// <summary>What one ended group of rows gives: a call log, a failure, or neither (no caller).</summary>
+    public readonly record struct GroupOutcome(GeneratedCall? Call, (string ConversationId, string Reason)? Failure);
 
     /// <summary>A group (see <see cref="GroupBySharedChannels"/>) makes a call log once every linkedid in it has ended.</summary>
     public static bool HasEnded(HashSet<string> linkedIds, List<CelRow> cels) =>
         linkedIds.SetEquals(cels.Where(c => c.EventType == CelEventTypes.LinkedIdEnd).Select(c => c.LinkedId));
 
-    /// <summary>The call log of one group of <see cref="GroupBySharedChannels"/>; one broken group never stops the others.</summary>
-    public static GroupOutcome GenerateGroup(HashSet<string> linkedIds, List<CelRow> cels, TelephonyDirectory directory)
+    /// <summary>
+    /// The call log of one group of <see cref="GroupBySharedChannels"/> that <see cref="HasEnded"/>; one broken group
+    /// never stops the others.
+    /// </summary>
+    public static GroupOutcome GenerateEnded(HashSet<string> linkedIds, List<CelRow> cels, TelephonyDirectory directory)
     {
-        if (!HasEnded(linkedIds, cels))
-        {
-            return default;
-        }
-
         try
         {
-            return new GroupOutcome(true, Build(linkedIds, cels, directory), null);
+            return new GroupOutcome(Build(linkedIds, cels, directory), null);
         }
         catch (CelInterpretationException e)
         {
-            return new GroupOutcome(true, null, (linkedIds.Min(StringComparer.Ordinal)!, e.Message));
+            return new GroupOutcome(null, (linkedIds.Min(StringComparer.Ordinal)!, e.Message));
         }
     }
 
