@@ -151,7 +151,7 @@ public static class CelParser
             reader.Skip(); // the value of an object or array; nothing for a single value
         }
 
-        // the values become the row's text, checked in place: absent and null are empty text, a refused value null
+        // the values become the row's text, checked in place: absent and null are empty text; not text, or refused, null
         List<string>? errors = null;
         for (var column = 0; column < TextColumns.Length; column++)
         {
@@ -201,7 +201,7 @@ public static class CelParser
         }
 
         DateTimeOffset eventTime = default;
-        if (kinds[(int)Column.EventTime] == ValueKind.Text && values[(int)Column.EventTime] is { } time)
+        if (values[(int)Column.EventTime] is { } time)
         {
             const DateTimeStyles utc = DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal;
             if (!TryParseAsteriskTime(time, out eventTime) && !DateTimeOffset.TryParse(time, CultureInfo.InvariantCulture, utc, out eventTime))
