@@ -97,7 +97,7 @@ try
         var all = latencies.SelectMany(l => l).ToList();
         var delivered = all.Count / (double)Seconds;
         Console.WriteLine($"ingest→{Subscribers} WebSocket subscribers: {Stats.Describe(all)}; delivered {delivered:N0} records/s");
-        Console.WriteLine($"ingest answered its POST: {Stats.Describe(answered).Replace("records", "batches", StringComparison.Ordinal)}");
+        Console.WriteLine($"ingest answered its POST: {Stats.Describe(answered, "batches")}");
         await Report.WriteAsync(RecordsPerSecond, Subscribers, Seconds, infra.Source, baseline, all, answered, delivered);
         foreach (var socket in sockets)
         {
@@ -255,10 +255,10 @@ internal static class Stats
         return (sorted[(int)(sorted.Count * 0.50)], sorted[Math.Min(sorted.Count - 1, (int)(sorted.Count * 0.99))], sorted[^1]);
     }
 
-    public static string Describe(List<double> values)
+    public static string Describe(List<double> values, string of = "records")
     {
         var (p50, p99, max) = Of(values);
-        return $"p50 {p50:N0} ms, p99 {p99:N0} ms, max {max:N0} ms over {values.Count:N0} records";
+        return $"p50 {p50:N0} ms, p99 {p99:N0} ms, max {max:N0} ms over {values.Count:N0} {of}";
     }
 }
 
