@@ -24,7 +24,7 @@ public sealed class ExportReliabilityTests(Infrastructure infra)
     private static async Task<int> PlanAsync(ServiceFactory<ExportDbContext> service, Guid profile, long mark)
     {
         await using var scope = service.Services.CreateAsyncScope();
-        return await scope.ServiceProvider.GetRequiredService<HourPlanner>().PlanAsync(profile, mark, CancellationToken.None);
+        return await scope.ServiceProvider.GetRequiredService<HourPlanner>().PlanAsync(profile, mark, new StagedHours(), CancellationToken.None);
     }
 
     [Fact]

@@ -68,6 +68,27 @@ public sealed class HourlyExportTests(Infrastructure infra) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Late_records_reach_every_profile_of_their_area_in_one_pass_each_through_its_own_filters()
+    {
+        var everything = await _bed.CreateProfileAsync([]);
+        var keyed = await _bed.CreateProfileAsync([new ExportFilter { Field = FilterField.ApiKey, Operator = FilterOperator.Is, Value = "0123456789" }]);
+        var onTime = Record(Hour0.AddMinutes(5), key: "0123456789");
+        await _bed.IngestAsync(onTime);
+        _bed.Clock.SetUtcNow(Hour0.AddHours(1).AddMinutes(6));
+        await _bed.RunExporterAsync();
+
+        // Both profiles read which hours the area's new records are in from one query of the pass; each keeps its own.
+        var matching = Record(Hour0.AddMinutes(10), key: "0123456789");
+        var other = Record(Hour0.AddMinutes(20), key: "other-key");
+        await _bed.IngestAsync(matching, other);
+        await _bed.RunExporterAsync();
+
+        Assert.Equal(new[] { onTime, matching, other }.Select(r => r.RequestUuid).Order(), (await _bed.ExportedUuidsAsync(everything)).Order());
+        Assert.Equal(new[] { onTime, matching }.Select(r => r.RequestUuid).Order(), (await _bed.ExportedUuidsAsync(keyed)).Order());
+        Assert.Equal(2, (await _bed.ObjectsAsync(keyed)).Count);
+    }
+
+    [Fact]
     public async Task Two_export_instances_at_once_and_a_crash_between_upload_and_bookkeeping_still_give_each_record_exactly_once()
     {
         var profile = await _bed.CreateProfileAsync([]);

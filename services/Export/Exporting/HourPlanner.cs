@@ -29,7 +29,8 @@ public sealed partial class HourPlanner(ExportDbContext db, IOptions<ExportOptio
         "calllogs.export.hours_lost_late", description: "Hours of a profile never exported because planning reached them only after the maximum lateness");
 
     /// <param name="high">Every record staged up to this number is visible (<see cref="StagingSequence.SafeHighAsync"/>).</param>
-    public async Task<int> PlanAsync(Guid profileId, long high, CancellationToken cancellationToken)
+    /// <param name="stagedHours">Shared by the profiles planned in one pass, so the area's new records are read once, not once per profile.</param>
+    public async Task<int> PlanAsync(Guid profileId, long high, StagedHours stagedHours, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -65,7 +66,7 @@ public sealed partial class HourPlanner(ExportDbContext db, IOptions<ExportOptio
         if (profile.CollectFrom < windowEnd)
         {
             created += await PlanNewHoursAsync(target, windowEnd, high, now, cancellationToken);
-            created += await PlanLateRecordsAsync(target, high, now, cancellationToken);
+            created += await PlanLateRecordsAsync(target, high, now, stagedHours, cancellationToken);
             copy.LastHourPlanned = Max(copy.LastHourPlanned ?? DateTimeOffset.MinValue, ExportRules.HourOf(windowEnd.AddTicks(-1)));
         }
 
@@ -117,7 +118,7 @@ public sealed partial class HourPlanner(ExportDbContext db, IOptions<ExportOptio
     }
 
     /// <summary>A further object for each planned hour that has matching records staged since its last object.</summary>
-    private async Task<int> PlanLateRecordsAsync(Target target, long high, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<int> PlanLateRecordsAsync(Target target, long high, DateTimeOffset now, StagedHours stagedHours, CancellationToken cancellationToken)
     {
         var (copy, profile) = (target.Copy, target.Profile);
         if (copy.LastHourPlanned is not { } last || copy.PlannedThroughSeq >= high)
@@ -125,14 +126,10 @@ public sealed partial class HourPlanner(ExportDbContext db, IOptions<ExportOptio
             return 0;
         }
 
-        var hours = await db.Database.SqlQuery<DateTimeOffset>($"""
-            SELECT DISTINCT date_trunc('hour', request_time, 'UTC') AS "Value" FROM staged_records
-            WHERE area_id = {copy.AreaId} AND seq > {copy.PlannedThroughSeq} AND seq <= {high}
-              AND request_time >= {profile.CollectFrom} AND request_time < {last.AddHours(1)}
-            """).ToListAsync(cancellationToken);
+        var hours = await stagedHours.GetAsync(db, copy.AreaId, copy.PlannedThroughSeq, high, cancellationToken);
         var created = 0;
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        foreach (var hour in hours.Order())
+        foreach (var hour in hours.Where(h => h.AddHours(1) > profile.CollectFrom && h <= last))
         {
             var previous = await db.Objects.Where(o => o.ProfileId == copy.Id && o.HourStart == hour)
                 .GroupBy(o => o.HourStart).Select(g => new { SeqTo = g.Max(o => o.SeqTo), Extraction = g.Max(o => o.ExtractionTime) })

@@ -33,12 +33,13 @@ public sealed partial class HourlyExporter(IServiceScopeFactory scopes, NpgsqlDa
         var started = Stopwatch.GetTimestamp();
         var high = await StagingSequence.SafeHighAsync(dataSource, cancellationToken);
         var planned = 0;
+        var stagedHours = new StagedHours();
         foreach (var profile in profiles)
         {
             try
             {
                 await using var scope = scopes.CreateAsyncScope();
-                planned += await scope.ServiceProvider.GetRequiredService<HourPlanner>().PlanAsync(profile, high, cancellationToken);
+                planned += await scope.ServiceProvider.GetRequiredService<HourPlanner>().PlanAsync(profile, high, stagedHours, cancellationToken);
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
