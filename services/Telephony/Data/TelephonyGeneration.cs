@@ -28,7 +28,7 @@ public sealed record IntakeResult(int Accepted, int Duplicates, GenerationResult
 /// the new ones written, with their <see cref="CallLogsCreated"/> event (outbox), in one transaction under the area's
 /// write lock, so generating the same rows twice, or from two instances at once, gives the same call logs.
 /// </summary>
-public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvider clock, ILogger<TelephonyGeneration> logger)
+public sealed partial class TelephonyGeneration(TelephonyDbContext db, IServiceScopeFactory scopes, TimeProvider clock, ILogger<TelephonyGeneration> logger)
 {
     private static readonly System.Diagnostics.Metrics.Counter<long> CreatedCounter =
         Telemetry.Meter.CreateCounter<long>("calllogs.telephony.call_logs_created", description: "Telephony call logs written");
@@ -51,9 +51,12 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
         var ended = generate ? fresh.Where(r => r.EventType == CelEventTypes.LinkedIdEnd).Select(r => r.LinkedId).ToHashSet() : [];
         if (ended.Count > 0)
         {
-            var stored = await StoredRowsOfCallsAsync(areaId, ended, fresh, ct);
-            await LoadDirectoryAsync(areaId, ct);
-            result = await WriteAsync(areaId, stored, fresh, ct);
+            // The directory needs neither this transaction nor its lock: it is read on a connection of its own meanwhile.
+            var stored = StoredRowsOfCallsAsync(areaId, ended, fresh, ct);
+            var directory = ReadDirectoryAsideAsync(areaId, ct);
+            await Task.WhenAll(stored, directory);
+            _directory = await directory;
+            result = await WriteAsync(areaId, await stored, fresh, ct);
         }
         else
         {
@@ -198,11 +201,19 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, TimeProvi
 
     private TelephonyDirectory? _directory;
 
-    private async Task LoadDirectoryAsync(Guid areaId, CancellationToken ct)
+    private async Task LoadDirectoryAsync(Guid areaId, CancellationToken ct) => _directory = await ReadDirectoryAsync(db, areaId, ct);
+
+    private async Task<TelephonyDirectory> ReadDirectoryAsideAsync(Guid areaId, CancellationToken ct)
     {
-        var users = await db.Users.AsNoTracking().Where(u => u.AreaId == areaId).ToListAsync(ct);
-        var voicemails = await db.Voicemails.AsNoTracking().Where(v => v.AreaId == areaId).ToListAsync(ct);
-        _directory = new TelephonyDirectory(
+        await using var scope = scopes.CreateAsyncScope();
+        return await ReadDirectoryAsync(scope.ServiceProvider.GetRequiredService<TelephonyDbContext>(), areaId, ct);
+    }
+
+    private static async Task<TelephonyDirectory> ReadDirectoryAsync(TelephonyDbContext context, Guid areaId, CancellationToken ct)
+    {
+        var users = await context.Users.AsNoTracking().Where(u => u.AreaId == areaId).ToListAsync(ct);
+        var voicemails = await context.Voicemails.AsNoTracking().Where(v => v.AreaId == areaId).ToListAsync(ct);
+        return new TelephonyDirectory(
             users.Select(u => new DirectoryUser { Uuid = u.Uuid, Name = u.Name, UserField = u.UserField, Lines = u.Lines }),
             voicemails.Select(v => new DirectoryVoicemail(v.Id, v.Name, v.Number, v.Context)));
     }
