@@ -134,14 +134,20 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
 
 /// <summary>
 /// Up to <see cref="BatchesPerTransaction"/> ingested batches in one transaction, one transaction at a time, and no
-/// more fetched than that (MassTransit's batch options set the prefetch), so memory stays bounded: a commit and its
-/// WAL flush per few thousand records instead of one per batch (docs/benchmarks.md, "System"). A batch waits at most
-/// <see cref="WaitForMore"/> for others to join it. Instances share the queue.
+/// more fetched than that, so memory stays bounded: a commit and its WAL flush per few thousand records instead of one
+/// per batch (docs/benchmarks.md, "Export" and "System"). A batch waits at most <see cref="WaitForMore"/> for others
+/// to join it. Instances share the queue.
 /// </summary>
 public sealed class StageCallRecordsConsumerDefinition : RetryingConsumerDefinition<StageCallRecordsConsumer>
 {
-    public const int BatchesPerTransaction = 4;
+    public const int BatchesPerTransaction = 2;
     public static readonly TimeSpan WaitForMore = TimeSpan.FromMilliseconds(50);
+
+    public StageCallRecordsConsumerDefinition()
+    {
+        // Never more batches in memory than one transaction takes (the transport's default prefetch is larger).
+        Endpoint(e => e.PrefetchCount = BatchesPerTransaction);
+    }
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<StageCallRecordsConsumer> consumerConfigurator, IRegistrationContext context)
