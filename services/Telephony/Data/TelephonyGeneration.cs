@@ -55,8 +55,7 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, IServiceS
             var stored = StoredRowsOfCallsAsync(areaId, ended, fresh, ct);
             var directory = ReadDirectoryAsideAsync(areaId, ct);
             await Task.WhenAll(stored, directory);
-            _directory = await directory;
-            result = await WriteAsync(areaId, await stored, fresh, ct);
+            result = await WriteAsync(areaId, await stored, fresh, await directory, ct);
         }
         else
         {
@@ -127,7 +126,7 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, IServiceS
         // Whole calls (linkedids merged by shared channels) never straddle two chunks, so chunking changes no call log.
         var calls = CallLogGenerator.GroupBySharedChannels(rows).Select(g => g.Cels).ToList();
         var result = new GenerationResult(rows.Count, 0, 0, 0);
-        await LoadDirectoryAsync(areaId, ct);
+        var directory = await ReadDirectoryAsync(db, areaId, ct);
         if (progress is not null)
         {
             await progress(0, calls.Count);
@@ -143,7 +142,7 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, IServiceS
             var current = await db.CelsOf(areaId).Where(c => chunkIds.Contains(c.Id)).Select(c => new { c.Id, c.CallLogId }).ToDictionaryAsync(c => c.Id, c => c.CallLogId, ct);
             var stored = chunkRows.Where(r => current.ContainsKey(r.Id)).Select(r => r with { CallLogId = current[r.Id] }).ToList();
 
-            var written = await WriteAsync(areaId, stored, [], ct);
+            var written = await WriteAsync(areaId, stored, [], directory, ct);
             await transaction.CommitAsync(ct);
             CreatedCounter.Add(written.Created);
             result = result.Add(written);
@@ -199,10 +198,6 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, IServiceS
         return stored;
     }
 
-    private TelephonyDirectory? _directory;
-
-    private async Task LoadDirectoryAsync(Guid areaId, CancellationToken ct) => _directory = await ReadDirectoryAsync(db, areaId, ct);
-
     private async Task<TelephonyDirectory> ReadDirectoryAsideAsync(Guid areaId, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
@@ -225,9 +220,8 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, IServiceS
     /// <see cref="CallLogsCreated"/> goes into the outbox. Each call is generated while the COPY of the rows before it
     /// is on its way, so PostgreSQL stores rows while this process interprets the next call.
     /// </summary>
-    private async Task<GenerationResult> WriteAsync(Guid areaId, List<CelRow> stored, List<CelRow> fresh, CancellationToken ct)
+    private async Task<GenerationResult> WriteAsync(Guid areaId, List<CelRow> stored, List<CelRow> fresh, TelephonyDirectory directory, CancellationToken ct)
     {
-        var directory = _directory ?? throw new InvalidOperationException("The directory is loaded before generating.");
         var calls = CallLogGenerator.GroupBySharedChannels(stored.Concat(fresh))
             .Select(c => (c.LinkedIds, c.Cels, Ended: CallLogGenerator.HasEnded(c.LinkedIds, c.Cels))).ToList();
         var ended = calls.Count(c => c.Ended);
