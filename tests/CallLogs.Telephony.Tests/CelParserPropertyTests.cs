@@ -156,6 +156,40 @@ public sealed class CelParserPropertyTests
                 batch.Refused.Select(r => (r.Index, string.Join("|", r.Errors))));
         });
 
+    [Theory]
+    [InlineData("\"2020-01-01 00:00:00.000000\"", "\"2021-02-03T04:05:06Z\"", "2021-02-03T04:05:06Z")]
+    [InlineData("\"2021-02-03T04:05:06Z\"", "\"2020-01-01 00:00:00.000000\"", "2020-01-01T00:00:00Z")]
+    [InlineData("\"not a time\"", "\"2020-01-01 00:00:00.000001\"", "2020-01-01T00:00:00.000001Z")]
+    [InlineData("\"2020-01-01 00:00:00.000000\"", "\"not a time\"", null)]
+    [InlineData("\"2020-01-01 00:00:00.000000\"", "\"1999-12-31 23:59:59.999999\"", null)]
+    [InlineData("\"2020-01-01 00:00:00.000000\"", "\"2020-01-01\\u002000:00:00.000000\"", "2020-01-01T00:00:00Z")]
+    [InlineData("\"2020-01-01 00:00:00.000000\"", "7", null)]
+    public void An_eventtime_given_twice_counts_with_its_last_value_whatever_form_each_has(string first, string last, string? expected)
+    {
+        var body = System.Text.Encoding.UTF8.GetBytes(
+            $$"""[{"id":1,"eventtype":"CHAN_START","uniqueid":"u","linkedid":"l","eventtime":{{first}},"eventtime":{{last}}}]""");
+        var batch = CelParser.ParseBatch(body, Latest, 1);
+        if (expected is null)
+        {
+            Assert.Contains(batch.Refused.Single().Errors, e => e.StartsWith("eventtime:", StringComparison.Ordinal));
+        }
+        else
+        {
+            Assert.Equal(DateTimeOffset.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), batch.Rows.Single().EventTime);
+        }
+    }
+
+    [Fact]
+    public void Texts_repeated_across_a_batch_read_the_same_as_alone_whatever_their_length_or_escapes()
+    {
+        string[] texts = ["SIP/alice-0001", "", "caf\u00e9", "café", new string('x', 64), new string('x', 65), "x", "\u0041B"];
+        var rows = texts.Select((t, i) => $$"""{"id":{{i + 1}},"eventtype":"CHAN_START","eventtime":"2020-01-01 00:00:00.000000","uniqueid":"u","linkedid":"l","channame":"{{t}}","cid_name":"{{texts[^(i + 1)]}}"}""");
+        var batch = CelParser.ParseBatch(System.Text.Encoding.UTF8.GetBytes($"[{string.Join(",", rows.Concat(rows))}]"), Latest, 100);
+        var expected = texts.Select(t => JsonSerializer.Deserialize<string>($"\"{t}\"")!).ToArray();
+        Assert.Equal(expected.Concat(expected), batch.Rows.Select(r => r.ChanName));
+        Assert.Equal(expected.Reverse().Concat(expected.Reverse()), batch.Rows.Select(r => r.CidName));
+    }
+
     [Fact]
     public void A_batch_of_more_rows_than_allowed_or_no_array_is_a_problem_and_yields_no_row()
     {

@@ -75,10 +75,14 @@ public sealed class ServiceFactory<TEntryPoint> : WebApplicationFactory<TEntryPo
         }
     }
 
-    /// <summary>An HttpClient to the service; with <paramref name="token"/>, it sends it as a bearer token.</summary>
+    /// <summary>
+    /// An HttpClient to the service; with <paramref name="token"/>, it sends it as a bearer token. It does not follow
+    /// redirects (no service answers one, and a test should see it if one did), so it sends a body as it is, without
+    /// the copy that following redirects keeps of every request's body.
+    /// </summary>
     public HttpClient CreateClient(string? token)
     {
-        var client = CreateClient();
+        var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
         if (token is not null)
         {
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);

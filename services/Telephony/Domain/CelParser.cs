@@ -1,7 +1,9 @@
+using System.Buffers;
 using System.Collections.Frozen;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using CallLogs.ServiceDefaults.Errors;
 
 namespace CallLogs.Telephony.Domain;
@@ -79,6 +81,7 @@ public static class CelParser
 
         var rows = new List<CelRow>();
         var refused = new List<RefusedRow>();
+        var scratch = new RowScratch();
         var index = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
@@ -87,7 +90,7 @@ public static class CelParser
                 return new Batch([], [], $"At most {maxRows} CEL rows per request; send the rest in further requests.");
             }
 
-            var (row, errors, claimedId) = ReadRow(ref reader, latest);
+            var (row, errors, claimedId) = ReadRow(ref reader, latest, scratch);
             if (row is null)
             {
                 refused.Add(new RefusedRow(index, claimedId, errors!));
@@ -104,8 +107,54 @@ public static class CelParser
         return new Batch(rows, refused, null);
     }
 
+    /// <summary>
+    /// What reading a batch reuses from row to row: the columns' values, and the batch's short texts. A batch repeats
+    /// most of its texts (event types, contexts, names, and each channel's uniqueid and linkedid in every row of the
+    /// call), so each distinct one becomes a string once.
+    /// </summary>
+    private sealed class RowScratch
+    {
+        /// <summary>Texts up to this many UTF-8 bytes are shared; longer ones (extra, appdata) are rarely repeated.</summary>
+        public const int MaxSharedBytes = 64;
+
+        /// <summary>A hostile batch of distinct texts stops being remembered here (and is read as usual).</summary>
+        private const int MaxShared = 16_384;
+
+        public readonly string?[] Values = new string?[TextColumns.Length];
+        public readonly ValueKind[] Kinds = new ValueKind[TextColumns.Length];
+        private readonly Dictionary<string, string> _shared = [];
+
+        public void Clear()
+        {
+            Array.Clear(Values);
+            Array.Clear(Kinds);
+        }
+
+        /// <summary>The string of these characters, the same instance each time the batch repeats them.</summary>
+        public string Share(ReadOnlySpan<char> text)
+        {
+            if (text.IsEmpty)
+            {
+                return "";
+            }
+
+            if (_shared.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(text, out var known))
+            {
+                return known;
+            }
+
+            var made = text.ToString();
+            if (_shared.Count < MaxShared)
+            {
+                _shared.Add(made, made);
+            }
+
+            return made;
+        }
+    }
+
     /// <summary>Reads the row that starts at the reader's token and leaves the reader on the row's last token.</summary>
-    private static (CelRow? Row, List<string>? Errors, long? ClaimedId) ReadRow(ref Utf8JsonReader reader, DateTimeOffset latest)
+    private static (CelRow? Row, List<string>? Errors, long? ClaimedId) ReadRow(ref Utf8JsonReader reader, DateTimeOffset latest, RowScratch scratch)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -114,8 +163,9 @@ public static class CelParser
         }
 
         // One pass over the row's properties; a column given twice counts once, with its last value.
-        var values = new string?[TextColumns.Length];
-        var kinds = new ValueKind[TextColumns.Length];
+        scratch.Clear();
+        var (values, kinds) = (scratch.Values, scratch.Kinds);
+        DateTimeOffset? asteriskTime = null; // an eventtime in Asterisk's own form, read straight from the bytes
         long? claimedId = null;
         var (id, idValid) = (0L, false);
         var (amaFlags, amaValid) = (0, true);
@@ -127,8 +177,12 @@ public static class CelParser
             var token = reader.TokenType;
             switch (property)
             {
+                case (int)Column.EventTime when token == JsonTokenType.String && AsteriskTimeOf(ref reader) is { } asterisk:
+                    (asteriskTime, values[property], kinds[property]) = (asterisk, "", ValueKind.Text);
+                    break;
                 case >= 0:
-                    values[property] = token == JsonTokenType.String ? TextOf(ref reader) : null;
+                    asteriskTime = property == (int)Column.EventTime ? null : asteriskTime;
+                    values[property] = token == JsonTokenType.String ? TextOf(ref reader, scratch) : null;
                     kinds[property] = token switch
                     {
                         JsonTokenType.Null => ValueKind.Text,
@@ -200,11 +254,11 @@ public static class CelParser
             }
         }
 
-        DateTimeOffset eventTime = default;
+        var eventTime = asteriskTime ?? default;
         if (values[(int)Column.EventTime] is { } time)
         {
             const DateTimeStyles utc = DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal;
-            if (!TryParseAsteriskTime(time, out eventTime) && !DateTimeOffset.TryParse(time, CultureInfo.InvariantCulture, utc, out eventTime))
+            if (asteriskTime is null && !TryParseAsteriskTime(time, out eventTime) && !DateTimeOffset.TryParse(time, CultureInfo.InvariantCulture, utc, out eventTime))
             {
                 Add(ref errors, "eventtime: required, a date and time (ISO 8601 or 'YYYY-MM-DD HH:MM:SS.ffffff', UTC when no offset)");
             }
@@ -287,6 +341,37 @@ public static class CelParser
         }
 
         return TextOf(ref reader) is { } text && PropertyIndex.TryGetValue(text, out var property) ? property : OtherProperty;
+    }
+
+    /// <summary>The eventtime at the reader when it is in Asterisk's form, unescaped, without making a string of it.</summary>
+    private static DateTimeOffset? AsteriskTimeOf(ref Utf8JsonReader reader)
+    {
+        const int length = 26;
+        if (reader.ValueIsEscaped || reader.HasValueSequence || reader.ValueSpan.Length != length)
+        {
+            return null;
+        }
+
+        Span<char> chars = stackalloc char[length];
+        return Utf8.ToUtf16(reader.ValueSpan, chars, out _, out var written) == OperationStatus.Done && written == length
+            && TryParseAsteriskTime(chars, out var time) ? time : null;
+    }
+
+    /// <summary>
+    /// <see cref="TextOf(ref Utf8JsonReader)"/>, a short unescaped text shared with its repeats in the batch, transcoded
+    /// with the same strictness (bytes that are not UTF-8 are no text).
+    /// </summary>
+    private static string? TextOf(ref Utf8JsonReader reader, RowScratch scratch)
+    {
+        if (reader.ValueIsEscaped || reader.HasValueSequence || reader.ValueSpan.Length > RowScratch.MaxSharedBytes)
+        {
+            return TextOf(ref reader);
+        }
+
+        Span<char> chars = stackalloc char[RowScratch.MaxSharedBytes];
+        return Utf8.ToUtf16(reader.ValueSpan, chars, out _, out var written, replaceInvalidSequences: false) == OperationStatus.Done
+            ? scratch.Share(chars[..written])
+            : null;
     }
 
     /// <summary>The string at the reader, or null when it is no text (bytes that are not UTF-8, an unpaired surrogate escape).</summary>

@@ -28,8 +28,8 @@ public sealed record CelRow
     public string UserField { get; init; } = "";
     public string Peer { get; init; } = "";
     public string Extra { get; init; } = "";
-    /// <summary>The call log generated from this row; none while unprocessed.</summary>
-    public long? CallLogId { get; init; }
+    /// <summary>The call log generated from this row; none while unprocessed. Set on a new row when its call log is made.</summary>
+    public long? CallLogId { get; set; }
 }
 
 /// <summary>CEL event types the generator reads.</summary>
