@@ -270,6 +270,8 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, IServiceS
         }
 
         db.AddOutboxMessage(new CallLogsCreated { AreaId = areaId, CallLogs = generated.Logs }, clock);
+        // A failed save fails the whole transaction: the savepoint EF would set around it costs two round trips for nothing.
+        db.Database.AutoSavepointsEnabled = false;
         await db.SaveChangesAsync(ct);
         db.ChangeTracker.Clear();
         return new GenerationResult(0, generated.Logs.Count, replaced, generated.Failures);
