@@ -51,11 +51,14 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, IServiceS
         var ended = generate ? fresh.Where(r => r.EventType == CelEventTypes.LinkedIdEnd).Select(r => r.LinkedId).ToHashSet() : [];
         if (ended.Count > 0)
         {
-            // The directory needs neither this transaction nor its lock: it is read on a connection of its own meanwhile.
+            // The directory and the call log ids need neither this transaction nor its lock: they are read on connections
+            // of their own meanwhile. A call ends with at least one of the linkedids this batch ends, so there are no
+            // more ended calls than those; a call that ends several leaves gaps in the ids, as a rolled back insert does.
             var stored = StoredRowsOfCallsAsync(areaId, ended, fresh, ct);
-            var directory = ReadDirectoryAsideAsync(areaId, ct);
-            await Task.WhenAll(stored, directory);
-            result = await WriteAsync(areaId, await stored, fresh, await directory, ct);
+            var directory = AsideAsync(context => ReadDirectoryAsync(context, areaId, ct));
+            var ids = AsideAsync(context => ReserveIdsAsync(context, ended.Count, ct));
+            await Task.WhenAll(stored, directory, ids);
+            result = await WriteAsync(areaId, await stored, fresh, await directory, await ids, ct);
         }
         else
         {
@@ -142,7 +145,7 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, IServiceS
             var current = await db.CelsOf(areaId).Where(c => chunkIds.Contains(c.Id)).Select(c => new { c.Id, c.CallLogId }).ToDictionaryAsync(c => c.Id, c => c.CallLogId, ct);
             var stored = chunkRows.Where(r => current.ContainsKey(r.Id)).Select(r => r with { CallLogId = current[r.Id] }).ToList();
 
-            var written = await WriteAsync(areaId, stored, [], directory, ct);
+            var written = await WriteAsync(areaId, stored, [], directory, null, ct);
             await transaction.CommitAsync(ct);
             CreatedCounter.Add(written.Created);
             result = result.Add(written);
@@ -198,11 +201,20 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, IServiceS
         return stored;
     }
 
-    private async Task<TelephonyDirectory> ReadDirectoryAsideAsync(Guid areaId, CancellationToken ct)
+    /// <summary>A read on a context (and connection) of its own, outside the current transaction.</summary>
+    private async Task<T> AsideAsync<T>(Func<TelephonyDbContext, Task<T>> read)
     {
         await using var scope = scopes.CreateAsyncScope();
-        return await ReadDirectoryAsync(scope.ServiceProvider.GetRequiredService<TelephonyDbContext>(), areaId, ct);
+        return await read(scope.ServiceProvider.GetRequiredService<TelephonyDbContext>());
     }
+
+    /// <summary>
+    /// Takes <paramref name="count"/> call log ids from the table's sequence. A sequence is outside transactions: an id
+    /// taken and not used is a gap, as after a rolled back insert.
+    /// </summary>
+    private static Task<List<long>> ReserveIdsAsync(TelephonyDbContext context, int count, CancellationToken ct) =>
+        context.Database.SqlQuery<long>(
+            $"SELECT nextval(s.id) AS \"Value\" FROM (SELECT pg_get_serial_sequence('call_log', 'id')::regclass AS id) s, generate_series(1, {count})").ToListAsync(ct);
 
     private static async Task<TelephonyDirectory> ReadDirectoryAsync(TelephonyDbContext context, Guid areaId, CancellationToken ct)
     {
@@ -220,14 +232,18 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, IServiceS
     /// <see cref="CallLogsCreated"/> goes into the outbox. Each call is generated while the COPY of the rows before it
     /// is on its way, so PostgreSQL stores rows while this process interprets the next call.
     /// </summary>
-    private async Task<GenerationResult> WriteAsync(Guid areaId, List<CelRow> stored, List<CelRow> fresh, TelephonyDirectory directory, CancellationToken ct)
+    /// <param name="ids">Call log ids taken for the ended calls already, if any; those missing are taken here.</param>
+    private async Task<GenerationResult> WriteAsync(Guid areaId, List<CelRow> stored, List<CelRow> fresh, TelephonyDirectory directory, List<long>? ids, CancellationToken ct)
     {
         var calls = CallLogGenerator.GroupBySharedChannels(stored.Concat(fresh))
             .Select(c => (c.LinkedIds, c.Cels, Ended: CallLogGenerator.HasEnded(c.LinkedIds, c.Cels))).ToList();
         var ended = calls.Count(c => c.Ended);
         // one id per ended call; a call that gives no call log leaves a gap in the sequence, as a rolled back insert does
-        var ids = ended == 0 ? [] : await db.Database.SqlQuery<long>(
-            $"SELECT nextval(s.id) AS \"Value\" FROM (SELECT pg_get_serial_sequence('call_log', 'id')::regclass AS id) s, generate_series(1, {ended})").ToListAsync(ct);
+        ids ??= [];
+        if (ids.Count < ended)
+        {
+            ids.AddRange(await ReserveIdsAsync(db, ended - ids.Count, ct));
+        }
 
         var generated = new Generated();
         var freshIds = fresh.Select(r => r.Id).ToHashSet();
