@@ -117,7 +117,8 @@ try
         `dotnet run -c Release --project bench/TelephonyBench` — {rows.Count:N0} CEL rows ({Calls:N0} answered internal calls of 10 rows),
         the telephony service in process (WebApplicationFactory: the whole ASP.NET Core pipeline without a socket), servers: {infra.Source}.
         Whole pipeline: the rows POSTed in {bodies.Count} requests of {RowsPerRequest:N0} (after {WarmUpRequests} requests of that size into another area, not counted),
-        each request's ended calls generated in real time, timed until the last `CallLogsCreated` is received from RabbitMQ; {Rounds} rounds, each right
+        each request's ended calls generated in real time, timed until the last `CallLogsCreated` is received from RabbitMQ (by a subscriber that counts
+        each event's call logs in its bytes); {Rounds} rounds, each right
         after a raw COPY of the same rows into a fresh area, the medians reported. Batch generation: the rows of one COPY already stored, one run, against that COPY.
 
         | measured {measured} UTC | CEL rows/s | ratio to raw COPY |
