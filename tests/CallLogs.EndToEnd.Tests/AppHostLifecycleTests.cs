@@ -49,7 +49,16 @@ public sealed class AppHostLifecycleTests(ITestOutputHelper output)
             await ServiceProcesses.SignalAsync("INT", [second.Id]);
             using (var exit = new CancellationTokenSource(TimeSpan.FromMinutes(2)))
             {
-                await second.WaitForExitAsync(exit.Token);
+                try
+                {
+                    await second.WaitForExitAsync(exit.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    Log($"the AppHost had not exited 2 minutes after Ctrl+C; still running: {string.Join("; ", again.Where(ServiceProcesses.IsRunning).Select(p => $"{p.Pid} {p.Command[..Math.Min(p.Command.Length, 160)]}"))}");
+                    Log($"its last output: {Tail(second.Id)}");
+                    throw;
+                }
             }
 
             Assert.Equal(0, second.ExitCode);
@@ -57,6 +66,19 @@ public sealed class AppHostLifecycleTests(ITestOutputHelper output)
         }
         finally
         {
+            foreach (var pid in _output.Keys)
+            {
+                try
+                {
+                    using var apphost = Process.GetProcessById(pid);
+                    apphost.Kill(entireProcessTree: true); // after a failure: the AppHost and the services it started
+                }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+                {
+                    // ended already
+                }
+            }
+
             var left = ServiceProcesses.Pids().Where(pid => CommandLine(pid).Contains(data, StringComparison.Ordinal)).ToList();
             if (left.Count > 0)
             {
@@ -73,7 +95,10 @@ public sealed class AppHostLifecycleTests(ITestOutputHelper output)
     /// <summary>Starts the AppHost on free ports and waits for it to print that CallLogs is up (every service ready, the demo area made).</summary>
     private async Task<Process> StartAsync(string data)
     {
-        var info = new ProcessStartInfo("dotnet", [Path.Combine(RepositoryPaths.Root, "AppHost", "bin", RepositoryPaths.Configuration, "net10.0", "CallLogs.AppHost.dll")])
+        // Through env(1) with SIGINT at its default action, as in a terminal: a process started in the background by a
+        // shell without job control (a CI script's `… &`, nohup) inherits SIGINT ignored, and an ignored SIGINT stays
+        // ignored across exec, so the AppHost would not see this test's Ctrl+C at all.
+        var info = new ProcessStartInfo("env", ["--default-signal=INT", "dotnet", Path.Combine(RepositoryPaths.Root, "AppHost", "bin", RepositoryPaths.Configuration, "net10.0", "CallLogs.AppHost.dll")])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -88,6 +113,7 @@ public sealed class AppHostLifecycleTests(ITestOutputHelper output)
         info.Environment["Infrastructure__DataDirectory"] = data;
         var process = Process.Start(info)!;
         var log = new StringBuilder();
+        _output[process.Id] = log;
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         void Read(object sender, DataReceivedEventArgs line)
         {
@@ -117,6 +143,18 @@ public sealed class AppHostLifecycleTests(ITestOutputHelper output)
 
         Log($"AppHost {process.Id} up in {run.Elapsed.TotalSeconds:F0} s");
         return process;
+    }
+
+    /// <summary>What each AppHost started by this test wrote, by process id.</summary>
+    private readonly Dictionary<int, StringBuilder> _output = [];
+
+    private string Tail(int pid)
+    {
+        var log = _output[pid];
+        lock (log)
+        {
+            return log.ToString()[Math.Max(0, log.Length - 6000)..];
+        }
     }
 
     private async Task AllEndedAsync(List<(int Pid, string Start, string Command)> processes, string when)
