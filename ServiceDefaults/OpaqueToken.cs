@@ -25,13 +25,21 @@ public static class OpaqueToken
         }
 
         var decoded = new byte[length];
-        if (!Base64Url.TryDecodeFromChars(token, decoded, out var written))
+        try
         {
+            if (!Base64Url.TryDecodeFromChars(token, decoded, out var read))
+            {
+                return false;
+            }
+
+            bytes = read == length ? decoded : decoded[..read];
+            return true;
+        }
+        catch (FormatException)
+        {
+            // IsValid accepts some padded forms ("4w=") that the decoder then refuses by throwing
             return false;
         }
-
-        bytes = written == length ? decoded : decoded[..written];
-        return true;
     }
 
     /// <summary>A new secret of <paramref name="byteCount"/> random bytes, as a token.</summary>

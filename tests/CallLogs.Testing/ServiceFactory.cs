@@ -75,14 +75,10 @@ public sealed class ServiceFactory<TEntryPoint> : WebApplicationFactory<TEntryPo
         }
     }
 
-    /// <summary>
-    /// An HttpClient to the service; with <paramref name="token"/>, it sends it as a bearer token. It does not follow
-    /// redirects (no service answers one, and a test should see it if one did), so it sends a body as it is, without
-    /// the copy that following redirects keeps of every request's body.
-    /// </summary>
+    /// <summary>An HttpClient to the service; with <paramref name="token"/>, it sends it as a bearer token.</summary>
     public HttpClient CreateClient(string? token)
     {
-        var client = CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        var client = CreateClient();
         if (token is not null)
         {
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
