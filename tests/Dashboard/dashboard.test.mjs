@@ -172,10 +172,15 @@ test("a CallLogs metric is on the ingest's metrics page", async () => {
 });
 
 test("the audit trail validation runs to completion as a resource command", async () => {
-  await resourcesPage();
-  await row("audit").getByRole("button", { name: "Actions" }).click();
-  await page.getByRole("menuitem", { name: "Validate audit trail" }).click();
-  await page.getByText("Hours back").waitFor();
+  // The command's dialog: on a busy machine a click on the menu can be lost while the menu is still opening, so the
+  // menu is closed and opened again until the dialog shows.
+  await waitFor("the command's dialog", async () => {
+    await page.keyboard.press("Escape");
+    await resourcesPage();
+    await row("audit").getByRole("button", { name: "Actions" }).click();
+    await page.getByRole("menuitem", { name: "Validate audit trail" }).click();
+    return page.getByText("Hours back").waitFor({ timeout: 20_000 }).then(() => true, () => false);
+  }, 120_000);
   await page.locator("fluent-button", { hasText: /^\s*Validate audit trail\s*$/ }).last().click();
   await page.getByText("Hours back").waitFor({ state: "hidden" });
   await waitFor("the command's result", async () => /Validate audit trail" (succeeded|completed)|The audit trail is valid|nothing to prove yet|Nothing was delivered/.test(await page.locator("body").innerText()), 120_000);
