@@ -55,7 +55,7 @@ public sealed class AppHostLifecycleTests(ITestOutputHelper output)
                 }
                 catch (OperationCanceledException)
                 {
-                    Log($"the AppHost had not exited 2 minutes after Ctrl+C; still running: {string.Join("; ", again.Where(ServiceProcesses.IsRunning).Select(p => $"{p.Pid} {p.Command[..Math.Min(p.Command.Length, 160)]}"))}");
+                    Log($"the AppHost had not exited 2 minutes after Ctrl+C; still running: {StillRunning(again)}");
                     Log($"its last output: {Tail(second.Id)}");
                     throw;
                 }
@@ -157,6 +157,9 @@ public sealed class AppHostLifecycleTests(ITestOutputHelper output)
         }
     }
 
+    private static string StillRunning(List<(int Pid, string Start, string Command)> processes) =>
+        string.Join("; ", processes.Where(ServiceProcesses.IsRunning).Select(p => $"{p.Pid} {p.Command[..Math.Min(p.Command.Length, 160)]}"));
+
     private async Task AllEndedAsync(List<(int Pid, string Start, string Command)> processes, string when)
     {
         try
@@ -165,7 +168,7 @@ public sealed class AppHostLifecycleTests(ITestOutputHelper output)
         }
         catch (TimeoutException)
         {
-            Log($"still running {when}: {string.Join("; ", processes.Where(ServiceProcesses.IsRunning).Select(p => $"{p.Pid} {p.Command[..Math.Min(p.Command.Length, 160)]}"))}");
+            Log($"still running {when}: {StillRunning(processes)}");
             throw;
         }
 
