@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 namespace CallLogs.AppHost.Operations;
 
 /// <summary>
-/// Once the profile service is ready: a demo area (created if it does not exist yet), a bucket for its exports, and
+/// Once every service is ready: a demo area (created if it does not exist yet), a bucket for its exports, and
 /// ready-to-use tokens of this run printed with the services' addresses (a platform admin, an operator, and the
 /// demo area's admin, viewer and gateway).
 /// </summary>
@@ -23,18 +23,26 @@ public static class DemoArea
     public static IResourceBuilder<ProjectResource> WithDemoArea(this IResourceBuilder<ProjectResource> profile, LocalTokens tokens,
         IResourceBuilder<IResourceWithConnectionString> storage, params IResourceBuilder<ProjectResource>[] services)
     {
+        // "Up" once every service is ready (its health check passes), the first time only: a service restarted from the
+        // dashboard is ready again later.
+        var ready = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>();
         var printed = 0;
-        profile.OnResourceReady(async (resource, @event, cancellationToken) =>
+        foreach (var service in services)
         {
-            if (Interlocked.Exchange(ref printed, 1) == 1)
-            {
-                return;
-            }
+            service.OnResourceReady((resource, @event, cancellationToken) =>
+                ready.TryAdd(resource.Name, true) && ready.Count == services.Length && Interlocked.Exchange(ref printed, 1) == 0
+                    ? PrintAsync(@event.Services, cancellationToken)
+                    : Task.CompletedTask);
+        }
 
-            var logger = @event.Services.GetRequiredService<ILoggerFactory>().CreateLogger("CallLogs.AppHost");
+        return profile;
+
+        async Task PrintAsync(IServiceProvider provider, CancellationToken cancellationToken)
+        {
+            var logger = provider.GetRequiredService<ILoggerFactory>().CreateLogger("CallLogs.AppHost");
             var issuer = tokens.Issuer;
             var platform = issuer.Issue(Roles.PlatformAdmin, null, "platform-admin", "Platform Admin");
-            var area = await EnsureAreaAsync(new Uri(resource.GetEndpoint("http").Url), platform, logger, cancellationToken);
+            var area = await EnsureAreaAsync(new Uri(profile.GetEndpoint("http").Url), platform, logger, cancellationToken);
             await EnsureBucketAsync(storage.Resource, logger, cancellationToken);
 
             var text = new StringBuilder().AppendLine("CallLogs is up. Services:");
@@ -57,8 +65,7 @@ public static class DemoArea
 #pragma warning disable CA1848, CA2254 // printed once per run, the text is the message
             logger.LogInformation(text.ToString());
 #pragma warning restore CA1848, CA2254
-        });
-        return profile;
+        }
     }
 
     /// <summary>A few tries: the first requests to a service that just became ready can be slow on a busy machine.</summary>

@@ -408,8 +408,19 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, IServiceS
             await transaction.CommitAsync(ct);
         }
 
-        rows += await db.CelsOf(areaId).Where(c => c.EventTime < before && c.CallLogId == null).ExecuteDeleteAsync(ct);
-        return (logs, rows);
+        while (true)
+        {
+            // under the write lock, so an intake that is making a call log of these rows right now is waited for
+            await using var transaction = await BeginWritingAsync(areaId, ct);
+            var unprocessed = await db.CelsOf(areaId).Where(c => c.EventTime < before && c.CallLogId == null).Select(c => c.Id).Take(10_000).ToArrayAsync(ct);
+            if (unprocessed.Length == 0)
+            {
+                return (logs, rows);
+            }
+
+            rows += await db.CelsOf(areaId).Where(c => unprocessed.Contains(c.Id)).ExecuteDeleteAsync(ct);
+            await transaction.CommitAsync(ct);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Area {AreaId}: call {ConversationId} could not be interpreted: {Reason}")]
