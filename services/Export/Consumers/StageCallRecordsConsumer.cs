@@ -16,12 +16,12 @@ namespace CallLogs.Export.Consumers;
 /// <summary>
 /// Keeps every ingested record until the hours it belongs to are exported; a redelivered batch stages nothing twice.
 /// A record that arrives more than the maximum lateness after its hour ended is refused: counted and logged, never
-/// silently dropped. A batch is COPYed straight into <c>staged_records</c>; only when that COPY meets a record staged
-/// already (a redelivery, or ingest publishing a batch again after its commit failed) is the transaction run again
-/// through a temporary table that skips them.
+/// silently dropped. Several ingested batches are staged in one transaction: one COPY straight into
+/// <c>staged_records</c>; only when that COPY meets a record staged already (a redelivery, or ingest publishing a batch
+/// again after its commit failed) is the transaction run again through a temporary table that skips them.
 /// </summary>
 public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource, IOptions<ExportOptions> options, TimeProvider clock,
-    ILogger<StageCallRecordsConsumer> logger) : IConsumer<CallRecordsIngested>
+    ILogger<StageCallRecordsConsumer> logger) : IConsumer<Batch<CallRecordsIngested>>
 {
     private static readonly Counter<long> Received = Telemetry.Meter.CreateCounter<long>(
         "calllogs.export.records_received", description: "Call records received from the ingest service");
@@ -34,40 +34,51 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
 
     private const string Columns = "area_id, request_uuid, request_time, received_at, api_key, service_id, service_name, http_status_code, values";
 
-    public async Task Consume(ConsumeContext<CallRecordsIngested> context)
+    public async Task Consume(ConsumeContext<Batch<CallRecordsIngested>> context)
     {
-        var batch = context.Message;
         var now = clock.GetUtcNow();
-        var (records, late) = ExportRules.SplitLate(batch.Records, now, options.Value.MaxLateness);
-        if (records.Count > 0)
+        var staging = new List<Staged>(context.Message.Length);
+        foreach (var batch in context.Message.Select(m => m.Message))
         {
-            await StageAsync(batch.AreaId, records, now.UtcDateTime, context.CancellationToken);
+            var (records, late) = ExportRules.SplitLate(batch.Records, now, options.Value.MaxLateness);
+            if (records.Count > 0)
+            {
+                staging.Add(new Staged(batch.AreaId, records));
+            }
+
+            if (late.Count > 0)
+            {
+                RefusedLate.Add(late.Count);
+                LogRefusedLate(logger, late.Count, batch.AreaId, batch.BatchId, late.Min(r => r.RequestTime), options.Value.MaxLateness);
+            }
         }
 
-        if (late.Count > 0)
+        if (staging.Count > 0)
         {
-            RefusedLate.Add(late.Count);
-            LogRefusedLate(logger, late.Count, batch.AreaId, batch.BatchId, late.Min(r => r.RequestTime), options.Value.MaxLateness);
+            await StageAsync(staging, now.UtcDateTime, context.CancellationToken);
         }
 
-        Received.Add(batch.Records.Count);
+        Received.Add(context.Message.Sum(m => m.Message.Records.Count));
     }
+
+    /// <summary>The records of one ingested batch that are staged.</summary>
+    private sealed record Staged(Guid AreaId, IReadOnlyList<CallRecord> Records);
 
     /// <summary>
     /// One COPY straight into <c>staged_records</c>; when it meets a record staged already, that transaction is rolled
-    /// back and the batch staged again, on the same connection, through a temporary table that skips those records.
+    /// back and the batches staged again, on the same connection, through a temporary table that skips those records.
     /// </summary>
-    private async Task StageAsync(Guid areaId, IReadOnlyList<CallRecord> records, DateTime now, CancellationToken cancellationToken)
+    private async Task StageAsync(IReadOnlyList<Staged> staging, DateTime now, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         try
         {
-            await InStagingTransactionAsync(connection, () => CopyAsync(connection, "staged_records", areaId, records, now, cancellationToken), cancellationToken);
+            await InStagingTransactionAsync(connection, () => CopyAsync(connection, "staged_records", staging, now, cancellationToken), cancellationToken);
         }
         catch (PostgresException e) when (e.IsUniqueViolation())
         {
             Redelivered.Add(1);
-            await InStagingTransactionAsync(connection, () => CopySkippingStagedAsync(connection, areaId, records, now, cancellationToken), cancellationToken);
+            await InStagingTransactionAsync(connection, () => CopySkippingStagedAsync(connection, staging, now, cancellationToken), cancellationToken);
         }
     }
 
@@ -79,7 +90,7 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
         await transaction.CommitAsync(cancellationToken);
     }
 
-    private static async Task CopySkippingStagedAsync(NpgsqlConnection connection, Guid areaId, IReadOnlyList<CallRecord> records, DateTime now,
+    private static async Task CopySkippingStagedAsync(NpgsqlConnection connection, IReadOnlyList<Staged> staging, DateTime now,
         CancellationToken cancellationToken)
     {
         await using (var create = new NpgsqlCommand($"CREATE TEMP TABLE IF NOT EXISTS staging_in ON COMMIT DELETE ROWS AS SELECT {Columns} FROM staged_records WITH NO DATA", connection))
@@ -87,16 +98,16 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
             await create.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await CopyAsync(connection, "staging_in", areaId, records, now, cancellationToken);
+        await CopyAsync(connection, "staging_in", staging, now, cancellationToken);
         await using var insert = new NpgsqlCommand($"INSERT INTO staged_records ({Columns}) SELECT {Columns} FROM staging_in ON CONFLICT DO NOTHING", connection);
         await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static async Task CopyAsync(NpgsqlConnection connection, string table, Guid areaId, IReadOnlyList<CallRecord> records, DateTime now,
+    private static async Task CopyAsync(NpgsqlConnection connection, string table, IReadOnlyList<Staged> staging, DateTime now,
         CancellationToken cancellationToken)
     {
         await using var copy = await connection.BeginBinaryImportAsync($"COPY {table} ({Columns}) FROM STDIN (FORMAT BINARY)", cancellationToken);
-        foreach (var record in records)
+        foreach (var (areaId, record) in staging.SelectMany(s => s.Records.Select(r => (s.AreaId, r))))
         {
             await copy.StartRowAsync(cancellationToken);
             await copy.WriteAsync(areaId, NpgsqlDbType.Uuid, cancellationToken);
@@ -122,14 +133,26 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
 }
 
 /// <summary>
-/// One batch at a time, two fetched ahead, in a bounded memory (more at once only held more batches in memory).
-/// Instances share the queue.
+/// Up to <see cref="BatchesPerTransaction"/> ingested batches in one transaction, one transaction at a time, and no
+/// more fetched than that, so memory stays bounded: one COPY and one commit with its WAL flush for several batches
+/// instead of each (docs/benchmarks.md, "Export" and "System"; four held more than export's memory budget). A batch waits at most <see cref="WaitForMore"/> for others
+/// to join it. Instances share the queue.
 /// </summary>
 public sealed class StageCallRecordsConsumerDefinition : RetryingConsumerDefinition<StageCallRecordsConsumer>
 {
+    public const int BatchesPerTransaction = 2;
+    public static readonly TimeSpan WaitForMore = TimeSpan.FromMilliseconds(50);
+
     public StageCallRecordsConsumerDefinition()
     {
-        ConcurrentMessageLimit = 1;
-        Endpoint(e => e.PrefetchCount = 2);
+        // Never more batches in memory than one transaction takes (the transport's default prefetch is larger).
+        Endpoint(e => e.PrefetchCount = BatchesPerTransaction);
+    }
+
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<StageCallRecordsConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        base.ConfigureConsumer(endpointConfigurator, consumerConfigurator, context);
+        consumerConfigurator.Options<BatchOptions>(o => o.SetMessageLimit(BatchesPerTransaction).SetTimeLimit(WaitForMore).SetConcurrencyLimit(1));
     }
 }
