@@ -527,10 +527,25 @@ internal sealed class ExportWatch(IAmazonS3 s3, string bucket, Guid area, Guid p
             listed = await s3.ListObjectsV2Async(request);
             foreach (var item in (listed.S3Objects ?? []).Where(o => !_read.Contains(o.Key)))
             {
-                // Counted only once the whole object is read, so that a failed read is read again whole.
-                var ids = new List<Guid>();
+                // Counted only once the whole object is read, so that a failed read is read again whole. s3rver can list
+                // and serve an object while it still writes its file (one object of a run was read empty and never again):
+                // what was read counts only when it is the object S3 describes, else it is read again on the next pass.
+                using var body = new MemoryStream();
+                string etag;
                 using (var read = await s3.GetObjectAsync(bucket, item.Key))
-                await using (var gzip = new GZipStream(read.ResponseStream, CompressionMode.Decompress))
+                {
+                    await read.ResponseStream.CopyToAsync(body);
+                    etag = read.ETag.Trim('"');
+                }
+
+                if (!await IsWholeAsync(item.Key, body, etag))
+                {
+                    continue;
+                }
+
+                body.Position = 0;
+                var ids = new List<Guid>();
+                await using (var gzip = new GZipStream(body, CompressionMode.Decompress))
                 using (var reader = new StreamReader(gzip, Encoding.UTF8))
                 {
                     while (await reader.ReadLineAsync() is { } line)
@@ -552,6 +567,15 @@ internal sealed class ExportWatch(IAmazonS3 s3, string bucket, Guid area, Guid p
         }
         while (listed.IsTruncated == true);
     }
+
+    /// <summary>
+    /// A single-part upload's ETag is the MD5 of its bytes; a multipart upload's is not, and its size asked again must be
+    /// what was read.
+    /// </summary>
+    private async Task<bool> IsWholeAsync(string key, MemoryStream body, string etag) =>
+        etag.Length == 32 && !etag.Contains('-')
+            ? Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(body.GetBuffer().AsSpan(0, (int)body.Length))) == etag.ToLowerInvariant()
+            : (await s3.GetObjectMetadataAsync(bucket, key)).ContentLength == body.Length;
 
     /// <summary>Reads new objects, telling (not throwing) why when S3 does not answer.</summary>
     public async Task TryReadNewObjectsAsync()
