@@ -135,8 +135,8 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
 /// <summary>
 /// Up to <see cref="BatchesPerTransaction"/> ingested batches in one transaction, one transaction at a time, and no
 /// more fetched than that, so memory stays bounded: one COPY and one commit with its WAL flush for several batches
-/// instead of each (docs/benchmarks.md, "Export" and "System"; four held more than export's memory budget). A batch waits at most <see cref="WaitForMore"/> for others
-/// to join it. Instances share the queue.
+/// instead of each (docs/benchmarks.md, "Export" and "System"; four held more than export's memory budget). A batch
+/// waits at most <see cref="WaitForMore"/> for others to join it. Instances share the queue.
 /// </summary>
 public sealed class StageCallRecordsConsumerDefinition : RetryingConsumerDefinition<StageCallRecordsConsumer>
 {
