@@ -25,9 +25,21 @@ public sealed class CallLogsClient(AspireSystem system)
 
     public string Admin(Guid area) => system.Tokens.Issue(Roles.AreaAdmin, area, "e2e-admin");
 
-    /// <summary>An export profile collecting from <paramref name="from"/>, known to the export service when this returns.</summary>
-    public async Task<Guid> CreateProfileAsync(Guid area, string bucket, DateTimeOffset from)
+    /// <summary>
+    /// An export profile collecting from the start of <paramref name="hour"/>, known to the export service when this
+    /// returns. A profile's start must be in the future when it is sent, and the service rounds it to the nearest hour:
+    /// the start sent is the hour itself while it is more than a minute ahead, else a minute from now, which still rounds
+    /// to it (a test that computed the next hour at 02:59 and creates its profile at 03:01 still gets 03:00).
+    /// </summary>
+    public async Task<Guid> CreateProfileAsync(Guid area, string bucket, DateTimeOffset hour)
     {
+        var soon = DateTimeOffset.UtcNow.AddMinutes(1);
+        var from = hour > soon ? hour : soon;
+        if (from - hour >= TimeSpan.FromMinutes(30))
+        {
+            throw new InvalidOperationException($"A profile can no longer collect from {hour:O}: that hour began more than half an hour ago.");
+        }
+
         using var profile = system.Client("profile", Admin(area));
         using var created = await profile.PostAsJsonAsync($"/api/areas/{area}/export-profiles",
             new { name = $"E2E {Guid.NewGuid():N}", s3Bucket = bucket, collectFrom = from });
