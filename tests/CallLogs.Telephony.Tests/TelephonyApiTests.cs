@@ -54,67 +54,103 @@ public sealed class TelephonyApiTests(Infrastructure infra) : IAsyncLifetime
         var failures = new List<string>();
         foreach (var name in WazoScenario.All().Select(a => (string)a[0]))
         {
-            var scenario = WazoScenario.Load(name);
-            // each scenario gets its own area: linkedids repeat across scenarios
-            var area = Guid.NewGuid();
-            var admin = Client(Roles.AreaAdmin, area);
-            var pbx = Client(Roles.Ingest, area);
-            var directory = scenario.Json["directory"]!;
-            var lines = directory["lines"]!.AsArray().Select(l => l!.AsObject()).ToList();
-            foreach (var user in directory["users"]!.AsArray().Select(u => u!.AsObject()))
-            {
-                await Read(await admin.PutAsJsonAsync($"/api/areas/{area}/telephony/users/{user["uuid"]}", UserBody(user, lines)));
-            }
-            foreach (var vm in directory["voicemails"]!.AsArray())
-            {
-                await Read(await admin.PutAsJsonAsync($"/api/areas/{area}/telephony/voicemails/{vm!["id"]}",
-                    new { name = (string)vm["name"]!, number = (string)vm["number"]!, context = (string)vm["context"]! }));
-            }
-            var rows = new JsonArray(scenario.Json["cel"]!.AsArray().Select((c, i) =>
-            {
-                var row = c!.DeepClone().AsObject();
-                row["id"] = i + 1;
-                row.Remove("call_log_id");
-                foreach (var (column, value) in new[] { ("cid_name", "default name"), ("cid_num", "9999") })
-                {
-                    if (!row.ContainsKey(column)) row[column] = value;
-                }
-                return (JsonNode)row;
-            }).ToArray());
-
-            var count = scenario.CelCount();
-            await Read(await pbx.PostAsJsonAsync($"/api/areas/{area}/telephony/cel?generate={(count is null ? "true" : "false")}", rows));
-            if (count is { } n)
-            {
-                // the scenario ran `wazo-call-logs --cel-count N`; the processed-before rows are not marked here, see the unit test
-                var runs = name.EndsWith("process_cel_after_those_already_processed", StringComparison.Ordinal) ? 2 : 1;
-                for (var run = 0; run < runs; run++)
-                {
-                    await Read(await admin.PostAsJsonAsync($"/api/areas/{area}/telephony/call-logs/generate", new { celCount = n }));
-                }
-            }
-
-            var page = await Read(await admin.GetAsync($"/api/areas/{area}/telephony/call-logs?order=start&direction=asc"));
-            var items = page["items"]!.AsArray().Select(i => i!).ToList();
-            if (scenario.ExpectNoCallLog)
-            {
-                if (items.Count > 0) failures.Add($"{name}: expected no call log, got {items.Count}");
-                continue;
-            }
-            var unnamed = 0;
-            foreach (var (linkedId, properties) in scenario.Expected())
-            {
-                var log = linkedId is null ? items.ElementAtOrDefault(unnamed++) : items.FirstOrDefault(i => (string?)i["conversationId"] == linkedId);
-                if (log is null)
-                {
-                    failures.Add($"{name}: no call log for {linkedId ?? "#" + unnamed}");
-                    continue;
-                }
-                Assert.Equal(area.ToString(), (string?)log["areaId"]);
-                failures.AddRange(ScenarioExpectations.Mismatches(properties, ScenarioExpectations.Project(log)).Select(e => $"{name}: {e}"));
-            }
+            failures.AddRange(await RunScenarioAsync(name, rowsPerRequest: int.MaxValue, inEventOrder: false));
         }
         Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    /// <summary>
+    /// A PBX that sends each row as it writes it (in event order, its ids in that order, one row per request): every call
+    /// is made from the rows the earlier requests stored and the last one, so the lookup of a call's stored rows (by
+    /// linkedid, and by channel for transfers and pickups) is what each scenario's call log depends on here.
+    /// </summary>
+    [Fact]
+    public async Task Every_scenario_sent_one_row_per_request_gives_its_expected_call_log()
+    {
+        var failures = new List<string>();
+        foreach (var name in WazoScenario.All().Select(a => (string)a[0]))
+        {
+            failures.AddRange(await RunScenarioAsync(name, rowsPerRequest: 1, inEventOrder: true));
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    /// <param name="inEventOrder">Rows sorted by event time (some scenarios list them newest first), else as listed.</param>
+    private async Task<List<string>> RunScenarioAsync(string name, int rowsPerRequest, bool inEventOrder)
+    {
+        var failures = new List<string>();
+        var scenario = WazoScenario.Load(name);
+        // each scenario gets its own area: linkedids repeat across scenarios
+        var area = Guid.NewGuid();
+        var admin = Client(Roles.AreaAdmin, area);
+        var pbx = Client(Roles.Ingest, area);
+        var directory = scenario.Json["directory"]!;
+        var lines = directory["lines"]!.AsArray().Select(l => l!.AsObject()).ToList();
+        foreach (var user in directory["users"]!.AsArray().Select(u => u!.AsObject()))
+        {
+            await Read(await admin.PutAsJsonAsync($"/api/areas/{area}/telephony/users/{user["uuid"]}", UserBody(user, lines)));
+        }
+        foreach (var vm in directory["voicemails"]!.AsArray())
+        {
+            await Read(await admin.PutAsJsonAsync($"/api/areas/{area}/telephony/voicemails/{vm!["id"]}",
+                new { name = (string)vm["name"]!, number = (string)vm["number"]!, context = (string)vm["context"]! }));
+        }
+        var cels = scenario.Json["cel"]!.AsArray().Select(c => c!).ToList();
+        if (inEventOrder)
+        {
+            if (string.CompareOrdinal((string?)cels[0]["eventtime"], (string?)cels[^1]["eventtime"]) > 0)
+            {
+                cels.Reverse();
+            }
+            cels = [.. cels.OrderBy(c => (string?)c["eventtime"], StringComparer.Ordinal)];
+        }
+        var rows = cels.Select((c, i) =>
+        {
+            var row = c.DeepClone().AsObject();
+            row["id"] = i + 1;
+            row.Remove("call_log_id");
+            foreach (var (column, value) in new[] { ("cid_name", "default name"), ("cid_num", "9999") })
+            {
+                if (!row.ContainsKey(column)) row[column] = value;
+            }
+            return (JsonNode)row;
+        }).ToList();
+
+        var count = scenario.CelCount();
+        foreach (var request in rows.Chunk(rowsPerRequest))
+        {
+            await Read(await pbx.PostAsJsonAsync($"/api/areas/{area}/telephony/cel?generate={(count is null ? "true" : "false")}", new JsonArray(request)));
+        }
+        if (count is { } n)
+        {
+            // the scenario ran `wazo-call-logs --cel-count N`; the processed-before rows are not marked here, see the unit test
+            var runs = name.EndsWith("process_cel_after_those_already_processed", StringComparison.Ordinal) ? 2 : 1;
+            for (var run = 0; run < runs; run++)
+            {
+                await Read(await admin.PostAsJsonAsync($"/api/areas/{area}/telephony/call-logs/generate", new { celCount = n }));
+            }
+        }
+
+        var page = await Read(await admin.GetAsync($"/api/areas/{area}/telephony/call-logs?order=start&direction=asc"));
+        var items = page["items"]!.AsArray().Select(i => i!).ToList();
+        if (scenario.ExpectNoCallLog)
+        {
+            if (items.Count > 0) failures.Add($"{name}: expected no call log, got {items.Count}");
+            return failures;
+        }
+        var unnamed = 0;
+        foreach (var (linkedId, properties) in scenario.Expected())
+        {
+            var log = linkedId is null ? items.ElementAtOrDefault(unnamed++) : items.FirstOrDefault(i => (string?)i["conversationId"] == linkedId);
+            if (log is null)
+            {
+                failures.Add($"{name}: no call log for {linkedId ?? "#" + unnamed}");
+                continue;
+            }
+            Assert.Equal(area.ToString(), (string?)log["areaId"]);
+            failures.AddRange(ScenarioExpectations.Mismatches(properties, ScenarioExpectations.Project(log)).Select(e => $"{name}: {e}"));
+        }
+        return failures;
     }
 
     [Fact]

@@ -179,20 +179,28 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, IServiceS
 
     /// <summary>
     /// The stored rows of the calls that <paramref name="endedLinkedIds"/> end: every row of those linkedids and of the
-    /// linkedids that share a channel with them (a pickup, a transfer), in the database or in this batch.
+    /// linkedids that share a channel with them (a pickup, a transfer), in the database or in this batch. A channel whose
+    /// CHAN_START is in this batch has no row stored before it (a PBX writes a channel's rows after its start, and a
+    /// linkedid is the uniqueid of the channel that began the call), so neither it nor a linkedid it began is looked
+    /// up: a call that starts and ends in one batch, the usual case, costs no query here. Like the rest of the real-time
+    /// path (a row sent after its call's LINKEDID_END waits for a regeneration) this takes rows in the order the PBX wrote
+    /// them.
     /// </summary>
     private async Task<List<CelRow>> StoredRowsOfCallsAsync(Guid areaId, HashSet<string> endedLinkedIds, List<CelRow> fresh, CancellationToken ct)
     {
-        var ended = endedLinkedIds.ToArray();
-        var stored = await db.CelsOf(areaId).AsNoTracking().Where(c => ended.Contains(c.LinkedId)).ToListAsync(ct);
+        var started = fresh.Where(r => r.EventType == CelEventTypes.ChanStart).Select(r => r.UniqueId).ToHashSet();
+        var allEnded = endedLinkedIds.ToArray();
+        var ended = allEnded.Where(l => !started.Contains(l)).ToArray();
+        var stored = ended.Length == 0 ? [] : await db.CelsOf(areaId).AsNoTracking().Where(c => ended.Contains(c.LinkedId)).ToListAsync(ct);
 
-        // The linkedids their channels (stored or new) also took part in; usually none, so the common call costs two
-        // index lookups per linkedid and channel, and no third query.
+        // The linkedids their channels (stored or new) also took part in; usually none.
         var channels = stored.Select(r => r.UniqueId).Concat(fresh.Where(r => endedLinkedIds.Contains(r.LinkedId)).Select(r => r.UniqueId)).ToHashSet();
-        var channelIds = channels.ToArray();
-        var others = (await db.CelsOf(areaId).Where(c => channelIds.Contains(c.UniqueId) && !ended.Contains(c.LinkedId)).Select(c => c.LinkedId).Distinct().ToListAsync(ct))
+        var channelIds = channels.Where(c => !started.Contains(c)).ToArray();
+        var storedOthers = channelIds.Length == 0 ? [] : await db.CelsOf(areaId)
+            .Where(c => channelIds.Contains(c.UniqueId) && !allEnded.Contains(c.LinkedId)).Select(c => c.LinkedId).Distinct().ToListAsync(ct);
+        var others = storedOthers
             .Concat(fresh.Where(r => channels.Contains(r.UniqueId) && !endedLinkedIds.Contains(r.LinkedId)).Select(r => r.LinkedId))
-            .Distinct().ToArray();
+            .Where(l => !started.Contains(l)).Distinct().ToArray();
         if (others.Length > 0)
         {
             stored.AddRange(await db.CelsOf(areaId).AsNoTracking().Where(c => others.Contains(c.LinkedId)).ToListAsync(ct));
