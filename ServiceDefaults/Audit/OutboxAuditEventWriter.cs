@@ -36,7 +36,7 @@ internal sealed class OutboxAuditEventWriter(NpgsqlDataSource dataSource, Outbox
         await using var command = new NpgsqlCommand(Insert, connection, transaction);
         command.Parameters.AddWithValue("id", Guid.NewGuid());
         command.Parameters.AddWithValue("type", typeof(AuditEventRecorded).FullName!);
-        command.Parameters.AddWithValue("body", NpgsqlDbType.Jsonb, body);
+        command.Parameters.AddWithValue("body", NpgsqlDbType.Text, body);
         command.Parameters.AddWithValue("created", clock.GetUtcNow());
         await command.ExecuteNonQueryAsync(cancellationToken);
     }

@@ -67,8 +67,8 @@ public sealed class AtomicityTests(Infrastructure infra, ITestOutputHelper outpu
             var id = (await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
             Assert.Equal(1L, await Sql.CountAsync(database, "SELECT count(*) FROM areas WHERE name = 'kept'"));
             Assert.Equal(1L, await Sql.CountAsync(database,
-                $"SELECT count(*) FROM outbox_messages WHERE message_type = '{AuditEventType}' AND body->>'eventName' = 'CreateArea' AND body->'responseElements'->>'id' = '{id}'"));
-            Assert.Equal(1L, await Sql.CountAsync(database, $"SELECT count(*) FROM outbox_messages WHERE message_type = 'CallLogs.Contracts.AreaCreated' AND body->>'areaId' = '{id}'"));
+                $"SELECT count(*) FROM outbox_messages WHERE message_type = '{AuditEventType}' AND body::json->>'eventName' = 'CreateArea' AND body::json->'responseElements'->>'id' = '{id}'"));
+            Assert.Equal(1L, await Sql.CountAsync(database, $"SELECT count(*) FROM outbox_messages WHERE message_type = 'CallLogs.Contracts.AreaCreated' AND body::json->>'areaId' = '{id}'"));
         }
     }
 
@@ -178,7 +178,7 @@ public sealed class AtomicityTests(Infrastructure infra, ITestOutputHelper outpu
         await Sql.ExecuteAsync(database, $"""
             CREATE OR REPLACE FUNCTION test_hold_audit() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-              IF NEW.message_type = '{AuditEventType}' AND NEW.body->>'eventName' = '{eventName}' THEN
+              IF NEW.message_type = '{AuditEventType}' AND NEW.body::json->>'eventName' = '{eventName}' THEN
                 PERFORM pg_advisory_lock_shared({HoldLock});
                 PERFORM pg_advisory_unlock_shared({HoldLock});
               END IF;
@@ -211,9 +211,9 @@ public sealed class AtomicityTests(Infrastructure infra, ITestOutputHelper outpu
     private static async Task<bool> BothOrNeitherAsync(string database, string name)
     {
         var areas = await Sql.CountAsync(database, $"SELECT count(*) FROM areas WHERE name = '{name}'");
-        var created = await Sql.CountAsync(database, $"SELECT count(*) FROM outbox_messages WHERE message_type = 'CallLogs.Contracts.AreaCreated' AND body->>'name' = '{name}'");
+        var created = await Sql.CountAsync(database, $"SELECT count(*) FROM outbox_messages WHERE message_type = 'CallLogs.Contracts.AreaCreated' AND body::json->>'name' = '{name}'");
         var audited = await Sql.CountAsync(database,
-            $"SELECT count(*) FROM outbox_messages WHERE message_type = '{AuditEventType}' AND body->'requestParameters'->'body'->>'name' = '{name}'");
+            $"SELECT count(*) FROM outbox_messages WHERE message_type = '{AuditEventType}' AND body::json->'requestParameters'->'body'->>'name' = '{name}'");
         Assert.True((areas, created, audited) is (0, 0, 0) or (1, 1, 1), $"area {areas}, AreaCreated {created}, audit event {audited}: both or neither");
         return areas == 1;
     }
@@ -239,7 +239,7 @@ public sealed class AtomicityTests(Infrastructure infra, ITestOutputHelper outpu
     {
         await using var connection = await Sql.OpenAsync(database);
         await using var command = new NpgsqlCommand(
-            "SELECT body::text FROM outbox_messages WHERE message_type = @type AND body->>'eventName' = @name ORDER BY id", connection);
+            "SELECT body::text FROM outbox_messages WHERE message_type = @type AND body::json->>'eventName' = @name ORDER BY id", connection);
         command.Parameters.AddWithValue("type", AuditEventType);
         command.Parameters.AddWithValue("name", eventName);
         var events = new List<JsonObject>();

@@ -293,7 +293,7 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, IServiceS
                 """, ct);
         }
 
-        db.AddOutboxMessage(new CallLogsCreated { AreaId = areaId, CallLogs = generated.Logs }, clock);
+        db.AddOutboxMessage(await generated.Event!, clock);
         // A failed save fails the whole transaction: the savepoint EF would set around it costs two round trips for nothing.
         db.Database.AutoSavepointsEnabled = false;
         await db.SaveChangesAsync(ct);
@@ -314,6 +314,9 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, IServiceS
         public List<TelephonyCallLog> Logs { get; } = [];
         public Dictionary<long, long> ByCel { get; } = [];
         public int Failures { get; set; }
+
+        /// <summary>The <see cref="CallLogsCreated"/> of <see cref="Logs"/>, serialised once every call is generated.</summary>
+        public Task<OutboxBody<CallLogsCreated>>? Event { get; set; }
     }
 
     /// <summary>
@@ -356,6 +359,13 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, IServiceS
 
                 yield return row;
             }
+        }
+
+        // The last rows are on their way: the event (600 KB for 500 call logs) is serialised on another thread while
+        // PostgreSQL stores them, rather than after the call logs' COPY.
+        if (generated.Logs.Count > 0)
+        {
+            generated.Event = Task.Run(() => OutboxBody<CallLogsCreated>.Of(new CallLogsCreated { AreaId = areaId, CallLogs = generated.Logs }));
         }
     }
 

@@ -376,7 +376,7 @@ namespace CallLogs.Export.Data.Migrations
 
                     b.Property<string>("Body")
                         .IsRequired()
-                        .HasColumnType("json")
+                        .HasColumnType("text")
                         .HasColumnName("body")
                         .HasAnnotation("Npgsql:Compression:", "lz4");
 

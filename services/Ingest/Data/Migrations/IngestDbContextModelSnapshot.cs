@@ -86,7 +86,7 @@ namespace CallLogs.Ingest.Data.Migrations
 
                     b.Property<string>("Body")
                         .IsRequired()
-                        .HasColumnType("json")
+                        .HasColumnType("text")
                         .HasColumnName("body")
                         .HasAnnotation("Npgsql:Compression:", "lz4");
 

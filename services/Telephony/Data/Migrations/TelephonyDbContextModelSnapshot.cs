@@ -201,7 +201,7 @@ namespace CallLogs.Telephony.Data.Migrations
 
                     b.Property<string>("Body")
                         .IsRequired()
-                        .HasColumnType("json")
+                        .HasColumnType("text")
                         .HasColumnName("body")
                         .HasAnnotation("Npgsql:Compression:", "lz4");
 
