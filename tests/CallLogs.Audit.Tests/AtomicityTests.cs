@@ -239,7 +239,7 @@ public sealed class AtomicityTests(Infrastructure infra, ITestOutputHelper outpu
     {
         await using var connection = await Sql.OpenAsync(database);
         await using var command = new NpgsqlCommand(
-            "SELECT body::text FROM outbox_messages WHERE message_type = @type AND body::json->>'eventName' = @name ORDER BY id", connection);
+            "SELECT body FROM outbox_messages WHERE message_type = @type AND body::json->>'eventName' = @name ORDER BY id", connection);
         command.Parameters.AddWithValue("type", AuditEventType);
         command.Parameters.AddWithValue("name", eventName);
         var events = new List<JsonObject>();
