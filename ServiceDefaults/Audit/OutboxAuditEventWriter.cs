@@ -1,4 +1,3 @@
-using System.Text.Json;
 using CallLogs.Contracts;
 using CallLogs.ServiceDefaults.Outbox;
 using Npgsql;
@@ -19,7 +18,7 @@ internal sealed class OutboxAuditEventWriter(NpgsqlDataSource dataSource, Outbox
 
     public async Task WriteAsync(AuditEventRecorded auditEvent, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
     {
-        var body = JsonSerializer.Serialize(auditEvent, OutboxExtensions.Json);
+        var body = OutboxBody<AuditEventRecorded>.Of(auditEvent).Json;
         if (transaction is not null)
         {
             await InsertAsync(transaction.Connection!, transaction, body, cancellationToken);
