@@ -269,6 +269,40 @@ public sealed class TelephonyApiTests(Infrastructure infra) : IAsyncLifetime
         Assert.Equal(rows.Count, (int)again["duplicates"]!);
     }
 
+    /// <summary>
+    /// The area's write transaction is begun while the body is parsed: a body that is no batch ends it with nothing
+    /// written and the area's write lock released (the next batch of the area is taken at once, not after a timeout).
+    /// </summary>
+    [Fact]
+    public async Task A_body_that_is_no_batch_is_refused_with_nothing_stored_and_the_area_stays_writable()
+    {
+        var (area, admin, pbx) = await AreaWithUsersAsync();
+        var rows = Call("210.1", DateTimeOffset.UtcNow.AddHours(-1));
+        var truncated = rows.ToJsonString()[..^10];
+        foreach (var (body, problem) in new[]
+        {
+            (truncated, "not valid JSON"),
+            ("""{"id":1}""", "JSON array"),
+            ($"[{rows[0]!.ToJsonString()},{rows[1]!.ToJsonString()}]\u0000", "not valid JSON"),
+        })
+        {
+            using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+            var refused = await Read(await pbx.PostAsync($"/api/areas/{area}/telephony/cel", content), HttpStatusCode.BadRequest);
+            Assert.Contains(problem, refused.ToJsonString(), StringComparison.Ordinal);
+        }
+
+        await using (var scope = _service.Services.CreateAsyncScope())
+        {
+            Assert.Equal(0, await scope.ServiceProvider.GetRequiredService<TelephonyDbContext>().CelsOf(area).CountAsync());
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var intake = await Read(await pbx.PostAsJsonAsync($"/api/areas/{area}/telephony/cel", rows, timeout.Token));
+        Assert.Equal(rows.Count, (int)intake["accepted"]!);
+        Assert.Equal(1, (int)intake["generated"]!["created"]!);
+        Assert.Equal(["210.1"], Conversations(await Page(admin, area)));
+    }
+
     [Fact]
     public async Task Regenerating_twice_gives_the_same_call_logs_as_once()
     {
