@@ -270,8 +270,8 @@ public sealed class TelephonyApiTests(Infrastructure infra) : IAsyncLifetime
     }
 
     /// <summary>
-    /// The area's write transaction is begun while the body is parsed: a body that is no batch ends it with nothing
-    /// written and the area's write lock released (the next batch of the area is taken at once, not after a timeout).
+    /// A body that is no batch (broken JSON, an object, bytes after the array) is refused as a whole with nothing
+    /// written, and leaves the area's write lock free: the next batch of the area is taken at once.
     /// </summary>
     [Fact]
     public async Task A_body_that_is_no_batch_is_refused_with_nothing_stored_and_the_area_stays_writable()

@@ -37,62 +37,55 @@ public static class CelApi
                 "Send the CEL rows as a JSON array with Content-Type: application/json.");
         }
 
-        var body = await ReadBodyAsync(request.BodyReader, ct);
-        try
+        var batch = await ReadBatchAsync(request.BodyReader, clock.GetUtcNow() + options.Value.MaxFutureSkew, options.Value.MaxCelRowsPerRequest, ct);
+        if (batch.Problem is { } problem)
         {
-            CelParser.Batch? batch = null;
-            var latest = clock.GetUtcNow() + options.Value.MaxFutureSkew;
-            var result = await generation.IntakeAsync(areaId, () => (batch = Parse(body.Buffer, latest, options.Value.MaxCelRowsPerRequest)).Rows, generate, ct);
-            return TypedResults.Ok(new CelIntakeResult(result.Accepted, result.Duplicates, batch!.Refused, result.Generated));
+            throw ProblemException.Invalid("body", problem);
         }
-        finally
-        {
-            request.BodyReader.AdvanceTo(body.Buffer.End);
-        }
+
+        var result = await generation.IntakeAsync(areaId, batch.Rows, generate, ct);
+        return TypedResults.Ok(new CelIntakeResult(result.Accepted, result.Duplicates, batch.Refused, result.Generated));
     }
 
-    /// <summary>The whole body (Kestrel enforces its size limit), still in the pipe's buffers until advanced past.</summary>
-    private static async Task<ReadResult> ReadBodyAsync(PipeReader body, CancellationToken ct)
+    /// <summary>
+    /// The whole body (Kestrel enforces its size limit), parsed as one span: copied from the pipe's buffers into a
+    /// pooled array when it arrived in several, which costs little beside the parse.
+    /// </summary>
+    private static async Task<CelParser.Batch> ReadBatchAsync(PipeReader body, DateTimeOffset latest, int maxRows, CancellationToken ct)
     {
         while (true)
         {
             var read = await body.ReadAsync(ct);
-            if (read.IsCompleted)
+            if (!read.IsCompleted)
             {
-                return read;
+                body.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+                continue;
             }
 
-            body.AdvanceTo(read.Buffer.Start, read.Buffer.End);
-        }
-    }
-
-    /// <summary>
-    /// The body's rows, parsed as one span: copied from the pipe's buffers into a pooled array when it arrived in
-    /// several, which costs little beside the parse.
-    /// </summary>
-    private static CelParser.Batch Parse(ReadOnlySequence<byte> body, DateTimeOffset latest, int maxRows)
-    {
-        var length = checked((int)body.Length);
-        var copy = body.IsSingleSegment ? null : ArrayPool<byte>.Shared.Rent(length);
-        try
-        {
-            if (copy is not null)
+            var length = checked((int)read.Buffer.Length);
+            var copy = read.Buffer.IsSingleSegment ? null : ArrayPool<byte>.Shared.Rent(length);
+            try
             {
-                body.CopyTo(copy);
+                if (copy is null)
+                {
+                    return CelParser.ParseBatch(read.Buffer.FirstSpan, latest, maxRows);
+                }
+
+                read.Buffer.CopyTo(copy);
+                return CelParser.ParseBatch(copy.AsSpan(0, length), latest, maxRows);
             }
-
-            var batch = CelParser.ParseBatch(copy is null ? body.FirstSpan : copy.AsSpan(0, length), latest, maxRows);
-            return batch.Problem is { } problem ? throw ProblemException.Invalid("body", problem) : batch;
-        }
-        catch (JsonException e)
-        {
-            throw new BadHttpRequestException("The body is not valid JSON.", StatusCodes.Status400BadRequest, e);
-        }
-        finally
-        {
-            if (copy is not null)
+            catch (JsonException e)
             {
-                ArrayPool<byte>.Shared.Return(copy);
+                throw new BadHttpRequestException("The body is not valid JSON.", StatusCodes.Status400BadRequest, e);
+            }
+            finally
+            {
+                if (copy is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(copy);
+                }
+
+                body.AdvanceTo(read.Buffer.End);
             }
         }
     }

@@ -41,42 +41,24 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, IServiceS
     /// log of every call this batch ended. The calls are generated before the rows are stored, so the rows go in once,
     /// already linked to their call log.
     /// </summary>
-    /// <param name="readRows">
-    /// Reads the batch's rows (parses the request), on this thread while PostgreSQL begins the transaction, takes the
-    /// area's write lock and reads the area's directory; what it throws ends the intake with nothing written.
-    /// </param>
-    public async Task<IntakeResult> IntakeAsync(Guid areaId, Func<IReadOnlyList<CelRow>> readRows, bool generate, CancellationToken ct)
+    public async Task<IntakeResult> IntakeAsync(Guid areaId, IReadOnlyList<CelRow> rows, bool generate, CancellationToken ct)
     {
-        // The directory and the call log ids need neither this transaction nor its lock: they are read on connections
-        // of their own meanwhile.
-        var beginning = BeginWritingAsync(areaId, ct);
-        var directory = generate ? AsideAsync(context => ReadDirectoryAsync(context, areaId, ct)) : Task.FromResult(TelephonyDirectory.Empty);
-        IReadOnlyList<CelRow> rows;
-        try
-        {
-            rows = readRows();
-        }
-        catch
-        {
-            await AbandonAsync(beginning, directory);
-            throw;
-        }
-
-        await using var transaction = await beginning;
-        // A call ends with at least one of the linkedids the batch ends, so there are no more ended calls than those;
-        // an id taken and not used (a resent row, a call that ends several linkedids) is a gap, as after a rolled back insert.
-        var endedAnywhere = generate ? rows.Where(r => r.EventType == CelEventTypes.LinkedIdEnd).Select(r => r.LinkedId).Distinct().Count() : 0;
-        var ids = endedAnywhere > 0 ? AsideAsync(context => ReserveIdsAsync(context, endedAnywhere, ct)) : Task.FromResult(new List<long>());
+        await using var transaction = await BeginWritingAsync(areaId, ct);
         var seen = (await StoredIdsAsync(areaId, rows, ct)).ToHashSet();
         var fresh = rows.Where(r => seen.Add(r.Id)).ToList();
 
         var result = GenerationResult.None;
         var ended = generate ? fresh.Where(r => r.EventType == CelEventTypes.LinkedIdEnd).Select(r => r.LinkedId).ToHashSet() : [];
-        var stored = ended.Count > 0 ? await StoredRowsOfCallsAsync(areaId, ended, fresh, ct) : [];
-        await Task.WhenAll(directory, ids);
         if (ended.Count > 0)
         {
-            result = await WriteAsync(areaId, stored, fresh, await directory, await ids, ct);
+            // The directory and the call log ids need neither this transaction nor its lock: they are read on connections
+            // of their own meanwhile. A call ends with at least one of the linkedids this batch ends, so there are no
+            // more ended calls than those; a call that ends several leaves gaps in the ids, as a rolled back insert does.
+            var stored = StoredRowsOfCallsAsync(areaId, ended, fresh, ct);
+            var directory = AsideAsync(context => ReadDirectoryAsync(context, areaId, ct));
+            var ids = AsideAsync(context => ReserveIdsAsync(context, ended.Count, ct));
+            await Task.WhenAll(stored, directory, ids);
+            result = await WriteAsync(areaId, await stored, fresh, await directory, await ids, ct);
         }
         else
         {
@@ -86,16 +68,6 @@ public sealed partial class TelephonyGeneration(TelephonyDbContext db, IServiceS
         await transaction.CommitAsync(ct);
         CreatedCounter.Add(result.Created);
         return new IntakeResult(fresh.Count, rows.Count - fresh.Count, result with { CelRows = fresh.Count });
-    }
-
-    /// <summary>Ends an intake whose rows could not be read: its transaction rolled back, its reads awaited, their failures ignored.</summary>
-    private static async Task AbandonAsync(Task<IDbContextTransaction> beginning, Task directory)
-    {
-        await Task.WhenAll(beginning, directory).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        if (beginning.IsCompletedSuccessfully)
-        {
-            await beginning.Result.DisposeAsync();
-        }
     }
 
     /// <summary>
