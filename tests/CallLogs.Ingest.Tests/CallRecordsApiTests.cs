@@ -114,6 +114,20 @@ public sealed class CallRecordsApiTests(Infrastructure infra) : IAsyncLifetime
         Assert.Single(_events.Received<CallRecordsIngested>().SelectMany(b => b.Records), r => r.RequestUuid == uuid);
     }
 
+    /// <summary>A batch's ids are reserved by one COPY; an id the batch names twice makes that COPY fail, and the batch is taken by the path that recognises repeats.</summary>
+    [Fact]
+    public async Task A_new_id_named_twice_in_one_batch_is_accepted_once_and_stored_once()
+    {
+        var record = SampleRecords.Posted();
+        var uuid = (string)record["request_uuid"]!;
+
+        var answer = await PostAsync(new[] { record, SampleRecords.Posted(), record });
+
+        Assert.Equal(2, answer.GetProperty("accepted").GetInt32());
+        Assert.Equal(1, answer.GetProperty("duplicates").GetInt32());
+        Assert.Single(await StoredAsync(), r => r.GetProperty("request_uuid").GetString() == uuid);
+    }
+
     [Fact]
     public async Task Records_are_stored_when_the_answer_comes_and_a_row_whose_reservation_was_forgotten_is_not_stored_twice()
     {
