@@ -99,6 +99,12 @@ after(async () => {
 const resourcesPage = async () => {
   if (!new URL(page.url()).pathname.endsWith("/")) await page.goto(new URL("/", found.login).toString());
 };
+// The dashboard now and then loses a page's Blazor circuit ("An unhandled error has occurred. Reload", an
+// ObjectDisposedException in its virtualised grid; microsoft/aspire#5027, #4979): the page stops updating until it is
+// reloaded. An operator reloads, and so does this test.
+const reloadIfCircuitLost = async () => {
+  if (await page.locator("#blazor-error-ui").isVisible()) await page.reload();
+};
 const row = (name) => page.locator("tr.resource-row", { has: page.locator(".resource-name-text", { hasText: new RegExp(`^${name}$`) }) });
 const healthy = async (name) => {
   const state = row(name).locator("td[col-index='2']");
@@ -128,7 +134,10 @@ test("without its login token the dashboard asks for it", async () => {
 test("every resource shows running and healthy", async () => {
   await resourcesPage();
   for (const name of [...servers, ...services]) {
-    await waitFor(`${name} running and healthy`, () => healthy(name), 300_000);
+    await waitFor(`${name} running and healthy`, async () => {
+      await reloadIfCircuitLost();
+      return healthy(name);
+    }, 300_000);
   }
   const messaging = await row("messaging").locator("a", { hasText: "Management UI" }).getAttribute("href");
   assert.equal((await fetch(messaging)).status, 200, "the RabbitMQ management UI answers at its link");
@@ -158,9 +167,7 @@ test("a CallLogs metric is on the ingest's metrics page", async () => {
   await page.goto(new URL("/metrics/resource/ingest?meter=CallLogs&instrument=calllogs.ingest.records_accepted&duration=5&view=Table", found.login).toString());
   let text = "";
   await waitFor("calllogs.ingest.records_accepted with a value", async () => {
-    // The dashboard's metrics page now and then loses its Blazor circuit ("An unhandled error has occurred. Reload",
-    // microsoft/aspire#5027, #4979); an operator reloads, and so does this test.
-    if (await page.locator("#blazor-error-ui").isVisible()) await page.reload();
+    await reloadIfCircuitLost();
     const instrument = page.locator("fluent-tree-item", { hasText: /^\s*calllogs\.ingest\.records_accepted\s*$/ });
     if (await instrument.count() && !(await instrument.first().evaluate((item) => item.selected))) await instrument.first().click({ timeout: 1000 });
     text = await page.locator("body").innerText();
