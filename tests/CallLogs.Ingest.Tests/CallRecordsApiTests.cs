@@ -114,7 +114,10 @@ public sealed class CallRecordsApiTests(Infrastructure infra) : IAsyncLifetime
         Assert.Single(_events.Received<CallRecordsIngested>().SelectMany(b => b.Records), r => r.RequestUuid == uuid);
     }
 
-    /// <summary>A batch's ids are reserved by one COPY; an id the batch names twice makes that COPY fail, and the batch is taken by the path that recognises repeats.</summary>
+    /// <summary>
+    /// A batch's ids are reserved by one COPY; an id the batch names twice makes that COPY fail, and the batch is taken
+    /// again by the path that recognises repeats.
+    /// </summary>
     [Fact]
     public async Task A_new_id_named_twice_in_one_batch_is_accepted_once_and_stored_once()
     {
