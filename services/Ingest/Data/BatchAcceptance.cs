@@ -13,10 +13,10 @@ public sealed class BrokerUnavailableException(Exception inner) : Exception("The
 
 /// <summary>
 /// Accepts a batch all or nothing: in one transaction the new request ids are reserved (a duplicate of an accepted
-/// one is recognised and left out, see <see cref="AcceptInTransactionAsync"/>), the new records are written to the
-/// store with binary COPY, published as batch messages and confirmed by the broker, and only then is the transaction
-/// committed. If the broker does not confirm, the transaction rolls back and the gateway's retry finds nothing reserved
-/// or stored.
+/// one is recognised and left out: <see cref="ReserveAllAsync"/>, then <see cref="ReserveNewAsync"/> for a batch that
+/// repeats one), the new records are written to the store with binary COPY, published as batch messages and confirmed
+/// by the broker, and only then is the transaction committed. If the broker does not confirm, the transaction rolls
+/// back and the gateway's retry finds nothing reserved or stored.
 /// </summary>
 public sealed class BatchAcceptance(NpgsqlDataSource dataSource, CallRecordStore store, IPublishEndpoint publish, IOptions<IngestOptions> options)
 {
@@ -47,35 +47,25 @@ public sealed class BatchAcceptance(NpgsqlDataSource dataSource, CallRecordStore
         await store.EnsurePartitionsAsync(connection, records, retentionDays, cancellationToken);
         try
         {
-            return await AcceptInTransactionAsync(connection, areaId, records, now, retentionDays, repeatsExpected: false, cancellationToken);
+            return await AcceptInTransactionAsync(connection, areaId, records, now, retentionDays, ReserveAllAsync, cancellationToken);
         }
         catch (PostgresException e) when (e.IsUniqueViolation() && e.TableName == "accepted_requests")
         {
             // A batch resent after a lost answer, or one that names an id twice: its transaction is rolled back, and the
             // batch goes again with its ids reserved so that the accepted ones are recognised and left out.
-            return await AcceptInTransactionAsync(connection, areaId, records, now, retentionDays, repeatsExpected: true, cancellationToken);
+            return await AcceptInTransactionAsync(connection, areaId, records, now, retentionDays, ReserveNewAsync, cancellationToken);
         }
     }
 
-    /// <param name="repeatsExpected">
-    /// false: the ids are reserved by one binary COPY, which fails on an id accepted already (the usual batch has none,
-    /// and PostgreSQL stores a COPY's rows for a fraction of what an insert that checks each row for a conflict costs);
-    /// true: reserved unless already accepted, the accepted ones left out.
-    /// </param>
+    /// <summary>Reserves a batch's ids in the transaction: the records to accept.</summary>
+    private delegate Task<IReadOnlyList<CallRecord>> Reservation(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid areaId,
+        IReadOnlyList<CallRecord> records, DateTimeOffset now, CancellationToken cancellationToken);
+
     private async Task<(int Accepted, int Duplicates)> AcceptInTransactionAsync(NpgsqlConnection connection, Guid areaId, IReadOnlyList<CallRecord> records,
-        DateTimeOffset now, int retentionDays, bool repeatsExpected, CancellationToken cancellationToken)
+        DateTimeOffset now, int retentionDays, Reservation reserve, CancellationToken cancellationToken)
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var accepted = records;
-        if (repeatsExpected)
-        {
-            accepted = await ReserveNewAsync(connection, transaction, areaId, records, now, cancellationToken);
-        }
-        else
-        {
-            await ReserveAllAsync(connection, areaId, records, now, cancellationToken);
-        }
-
+        var accepted = await reserve(connection, transaction, areaId, records, now, cancellationToken);
         if (accepted.Count > 0)
         {
             await store.WriteAsync(connection, transaction, areaId, accepted, retentionDays, cancellationToken);
@@ -86,9 +76,13 @@ public sealed class BatchAcceptance(NpgsqlDataSource dataSource, CallRecordStore
         return (accepted.Count, records.Count - accepted.Count);
     }
 
-    /// <summary>Reserves every id of the batch; a unique violation on <c>accepted_requests</c> when one is taken already.</summary>
-    private static async Task ReserveAllAsync(NpgsqlConnection connection, Guid areaId, IReadOnlyList<CallRecord> records, DateTimeOffset now,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// Reserves every id of the batch by one binary COPY (the usual batch repeats none, and PostgreSQL stores a COPY's
+    /// rows for a fraction of what an insert that checks each row for a conflict costs): all its records, or a unique
+    /// violation on <c>accepted_requests</c> when an id is taken already.
+    /// </summary>
+    private static async Task<IReadOnlyList<CallRecord>> ReserveAllAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid areaId,
+        IReadOnlyList<CallRecord> records, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var copy = await connection.BeginBinaryImportAsync(
             "COPY accepted_requests (area_id, request_uuid, accepted_at) FROM STDIN (FORMAT BINARY)", cancellationToken);
@@ -101,6 +95,7 @@ public sealed class BatchAcceptance(NpgsqlDataSource dataSource, CallRecordStore
         }
 
         await copy.CompleteAsync(cancellationToken);
+        return records;
     }
 
     /// <summary>Reserves the ids not accepted yet, in one round trip (the batch's ids as an array parameter); the records of those ids.</summary>
