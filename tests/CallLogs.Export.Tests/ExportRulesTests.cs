@@ -41,6 +41,17 @@ public sealed class ExportRulesTests
     }
 
     [Fact]
+    public void Masking_for_one_profile_leaves_the_values_as_they_are_for_the_next()
+    {
+        var record = Record(key: "0123456789") with { RequestId = "1555711003.068__0123456789", Uri = "/v1?api_key=0123456789" };
+        var values = CallRecordFields.Values(record);
+        var masked = ExportRules.Mask(values, mask: true, keep: 3);
+        Assert.Equal("012****789", masked[CallRecordFields.IndexOf("api_key")]);
+        Assert.Equal(CallRecordFields.Values(record), values);
+        Assert.Equal(CallRecordFields.Values(record), ExportRules.Mask(values, mask: false, keep: 3));
+    }
+
+    [Fact]
     public void The_object_key_follows_the_layout_with_the_area_name_beside_its_id()
     {
         var (bucket, prefix, error) = ExportRules.Destination("my-bucket/exports/calls");

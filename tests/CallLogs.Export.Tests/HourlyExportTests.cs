@@ -89,6 +89,38 @@ public sealed class HourlyExportTests(Infrastructure infra) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Profiles_of_one_area_written_from_one_read_get_their_own_ranges_filters_and_masking_and_a_failing_one_holds_back_no_other()
+    {
+        var masked = await _bed.CreateProfileAsync(mask: true, keep: 3);
+        var errors = await _bed.CreateProfileAsync([new ExportFilter { Field = FilterField.ResponseCode, Operator = FilterOperator.Is, Value = "500" }]);
+        var first = Enumerable.Range(0, 30).Select(i => Record(Hour0.AddMinutes(i), key: "0123456789", code: i % 3 == 0 ? 500 : 200)).ToList();
+        await _bed.IngestAsync([.. first]);
+        _bed.Clock.SetUtcNow(Hour0.AddHours(1).AddMinutes(6));
+        await _bed.RunExporterAsync();
+
+        // One pass then has a further object for each of the first two profiles (the late records only) and a first
+        // object for each of two new ones (everything): four objects of one area and hour with two different ranges.
+        var late = Enumerable.Range(30, 30).Select(i => Record(Hour0.AddMinutes(i), key: "0123456789", code: i % 3 == 0 ? 500 : 200)).ToList();
+        await _bed.IngestAsync([.. late]);
+        var plain = await _bed.CreateProfileAsync();
+        var unwritable = await _bed.CreateProfileAsync(_bed.Profile() with { S3Bucket = $"missing-{Guid.NewGuid():N}"[..30] });
+        await _bed.RunExporterAsync();
+
+        var all = first.Concat(late).ToList();
+        var maskedObjects = await Eventually.Get(() => _bed.ObjectsAsync(masked), o => o.Count == 2);
+        Assert.Equal(all.Select(r => r.RequestUuid).Order(), maskedObjects.Values.SelectMany(o => o.Rows.Skip(1)).Select(r => r[0]).Order());
+        Assert.All(maskedObjects.Values.SelectMany(o => o.Rows.Skip(1)), r => Assert.Equal("012****789", r[3]));
+        Assert.Equal(all.Where(r => r.HttpStatusCode == 500).Select(r => r.RequestUuid).Order(), (await _bed.ExportedUuidsAsync(errors)).Order());
+        Assert.Equal(2, (await _bed.ObjectsAsync(errors)).Count);
+        var (_, (_, plainRows, _)) = Assert.Single(await _bed.ObjectsAsync(plain));
+        Assert.Equal(all.Select(r => r.RequestUuid), plainRows.Skip(1).Select(r => r[0]));
+        Assert.All(plainRows.Skip(1), r => Assert.Equal("0123456789", r[3]));
+        var status = await _bed.StatusAsync(unwritable);
+        Assert.Equal(1, status.HoursPending);
+        Assert.NotNull(status.LastError);
+    }
+
+    [Fact]
     public async Task Two_export_instances_at_once_and_a_crash_between_upload_and_bookkeeping_still_give_each_record_exactly_once()
     {
         var profile = await _bed.CreateProfileAsync([]);

@@ -27,8 +27,11 @@ public static class ExportRules
         return (inTime, late);
     }
 
-    /// <summary>A record's CSV values as a profile exports them: with every secret masked when the profile masks.</summary>
-    public static string?[] Mask(string?[] values, bool mask, int keep) => mask ? Masking.MaskRecord(values, keep) : values;
+    /// <summary>
+    /// A record's CSV values as a profile exports them: with every secret masked when the profile masks. The values
+    /// given are left as they are: one read's values go to every profile of the area, masked or not.
+    /// </summary>
+    public static string?[] Mask(string?[] values, bool mask, int keep) => mask ? Masking.MaskRecord([.. values], keep) : values;
 
     public static DateTimeOffset HourOf(DateTimeOffset time)
     {

@@ -29,40 +29,74 @@ public sealed partial class ObjectFiles(NpgsqlDataSource dataSource, TimeProvide
     /// <summary>A built object file: where it is, how many records, the SHA-256 of its CSV, its size.</summary>
     public sealed record BuiltFile(string Path, int Records, string Sha256, long Bytes);
 
+    /// <summary>An object with what decides its file: its profile (parsed, and the snapshot's JSON) and the periods the profile was enabled.</summary>
+    public sealed record Part(ExportObject Item, ExportProfileSnapshot Profile, string SnapshotJson, IReadOnlyList<EnabledPeriod> Periods);
+
     private sealed record Meta(int Records, string Sha256);
 
-    /// <summary>The object's file, built now unless an identical one is there from an earlier try.</summary>
-    public async Task<BuiltFile> GetOrBuildAsync(ExportObject item, Guid areaId, ExportProfileSnapshot profile, string snapshotJson,
-        IReadOnlyList<EnabledPeriod> periods, CancellationToken cancellationToken)
+    /// <summary>
+    /// The files of objects of one area and hour, in the order given, each built now unless an identical one is there
+    /// from an earlier try. Those built now are written from one read of the hour's staged rows, in which each
+    /// object's condition is a column, so the area's profiles do not each read the same rows.
+    /// </summary>
+    public async Task<IReadOnlyList<BuiltFile>> GetOrBuildAsync(Guid areaId, IReadOnlyList<Part> parts, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(Folder);
-        var name = $"{item.Id}-{Fingerprint(item, snapshotJson, periods)}";
-        var path = Path.Combine(Folder, name + ".csv.gz");
-        var metaPath = Path.Combine(Folder, name + ".json");
-        if (File.Exists(path) && File.Exists(metaPath)
-            && JsonSerializer.Deserialize<Meta>(await File.ReadAllTextAsync(metaPath, cancellationToken)) is { } known)
-        {
-            return new BuiltFile(path, known.Records, known.Sha256, new FileInfo(path).Length);
-        }
-
-        foreach (var stale in Directory.EnumerateFiles(Folder, $"{item.Id}-*"))
-        {
-            File.Delete(stale);
-        }
-
-        var partial = Path.Combine(Folder, $"{name}.{Guid.NewGuid():N}.partial");
+        var files = new BuiltFile[parts.Count];
+        var building = new List<(int Index, string Name, CsvGzipFile File)>();
         try
         {
-            var (records, sha256) = await WriteCsvGzipAsync(item, areaId, profile, partial, cancellationToken);
-            await File.WriteAllTextAsync(metaPath, JsonSerializer.Serialize(new Meta(records, sha256)), cancellationToken);
-            File.Move(partial, path, overwrite: true);
-            Built.Add(1);
-            return new BuiltFile(path, records, sha256, new FileInfo(path).Length);
+            for (var i = 0; i < parts.Count; i++)
+            {
+                var name = $"{parts[i].Item.Id}-{Fingerprint(parts[i])}";
+                if (await KnownAsync(name, cancellationToken) is { } known)
+                {
+                    files[i] = known;
+                    continue;
+                }
+
+                foreach (var stale in Directory.EnumerateFiles(Folder, $"{parts[i].Item.Id}-*"))
+                {
+                    File.Delete(stale);
+                }
+
+                building.Add((i, name, new CsvGzipFile(Path.Combine(Folder, $"{name}.{Guid.NewGuid():N}.partial"))));
+            }
+
+            if (building.Count > 0)
+            {
+                await WriteRowsAsync(areaId, building.Select(b => (parts[b.Index], b.File)).ToList(), cancellationToken);
+            }
+
+            foreach (var (index, name, file) in building)
+            {
+                var (records, sha256) = await file.FinishAsync();
+                var path = Path.Combine(Folder, name + ".csv.gz");
+                await File.WriteAllTextAsync(Path.Combine(Folder, name + ".json"), JsonSerializer.Serialize(new Meta(records, sha256)), cancellationToken);
+                File.Move(file.Path, path, overwrite: true);
+                Built.Add(1);
+                files[index] = new BuiltFile(path, records, sha256, new FileInfo(path).Length);
+            }
         }
         finally
         {
-            File.Delete(partial);
+            foreach (var (_, _, file) in building)
+            {
+                await file.DisposeAsync();
+                File.Delete(file.Path);
+            }
         }
+
+        return files;
+    }
+
+    private static async Task<BuiltFile?> KnownAsync(string name, CancellationToken cancellationToken)
+    {
+        var (path, metaPath) = (Path.Combine(Folder, name + ".csv.gz"), Path.Combine(Folder, name + ".json"));
+        return File.Exists(path) && File.Exists(metaPath)
+            && JsonSerializer.Deserialize<Meta>(await File.ReadAllTextAsync(metaPath, cancellationToken)) is { } known
+                ? new BuiltFile(path, known.Records, known.Sha256, new FileInfo(path).Length)
+                : null;
     }
 
     /// <summary>Removes the object's files once it is written (or given up).</summary>
@@ -104,11 +138,12 @@ public sealed partial class ObjectFiles(NpgsqlDataSource dataSource, TimeProvide
         return removed;
     }
 
-    private static string Fingerprint(ExportObject item, string snapshotJson, IReadOnlyList<EnabledPeriod> periods)
+    private static string Fingerprint(Part part)
     {
+        var item = part.Item;
         var text = new StringBuilder()
-            .Append(CultureInfo.InvariantCulture, $"{item.Id}|{item.SeqFrom}|{item.SeqTo}|{item.HourStart:O}|{snapshotJson}");
-        foreach (var period in periods.OrderBy(p => p.From))
+            .Append(CultureInfo.InvariantCulture, $"{item.Id}|{item.SeqFrom}|{item.SeqTo}|{item.HourStart:O}|{part.SnapshotJson}");
+        foreach (var period in part.Periods.OrderBy(p => p.From))
         {
             text.Append(CultureInfo.InvariantCulture, $"|{period.From:O}-{period.Until:O}");
         }
@@ -116,35 +151,105 @@ public sealed partial class ObjectFiles(NpgsqlDataSource dataSource, TimeProvide
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..16];
     }
 
-    /// <summary>The object's records as gzip CSV (header, RFC 4180 rows, UTF-8); returns the record count and the SHA-256 of the uncompressed CSV.</summary>
-    private async Task<(int Records, string Sha256)> WriteCsvGzipAsync(ExportObject item, Guid areaId, ExportProfileSnapshot profile, string file,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// The rows of every object being built, in order, from one query over the staged rows of their area and hour in
+    /// the union of their ranges; a column per object says whether the row is one of its records
+    /// (<see cref="ObjectRecords.Condition"/>). <c>OFFSET 0</c> keeps PostgreSQL from copying those conditions into the
+    /// outer <c>WHERE</c>, which would test each of them twice.
+    /// </summary>
+    private async Task WriteRowsAsync(Guid areaId, IReadOnlyList<(Part Part, CsvGzipFile File)> building, CancellationToken cancellationToken)
     {
-        using var sha256 = SHA256.Create();
-        var records = 0;
-        await using (var output = new FileStream(file, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
-        await using (var gzip = new GZipStream(output, CompressionLevel.Fastest))
-        await using (var hashed = new CryptoStream(gzip, sha256, CryptoStreamMode.Write))
-        await using (var writer = new StreamWriter(hashed, new UTF8Encoding(false), 1 << 16))
+        var hour = building[0].Part.Item.HourStart;
+        if (building.Any(b => b.Part.Item.HourStart != hour))
         {
-            var line = new StringBuilder(1024);
-            Csv.AppendRow(line, CallRecordFields.Names);
-            await writer.WriteAsync(line, cancellationToken);
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-            await using var query = ObjectRecords.Command(connection, "SELECT s.values FROM staged_records s WHERE {0} ORDER BY s.request_time, s.request_uuid",
-                areaId, profile, item.HourStart, item.SeqFrom, item.SeqTo);
-            await using var reader = await query.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                line.Clear();
-                Csv.AppendRow(line, ExportRules.Mask(reader.GetFieldValue<string?[]>(0), profile.MaskSensitiveData, profile.UnmaskedCharacters),
-                    profile.EscapeCsvFormulas);
-                await writer.WriteAsync(line, cancellationToken);
-                records++;
-            }
+            throw new ArgumentException("The objects built from one read must be of one hour.", nameof(building));
         }
 
-        return (records, Convert.ToHexStringLower(sha256.Hash!));
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var query = new NpgsqlCommand { Connection = connection };
+        var matches = building.Select((b, i) =>
+            $"({ObjectRecords.Condition(query.Parameters, $"o{i}_", areaId, b.Part.Profile, hour, b.Part.Item.SeqFrom, b.Part.Item.SeqTo)}) AS m{i}");
+        var names = string.Join(", ", building.Select((_, i) => $"m{i}"));
+        query.Parameters.AddWithValue("area", areaId);
+        query.Parameters.AddWithValue("hour", hour);
+        query.Parameters.AddWithValue("next_hour", hour.AddHours(1));
+        query.Parameters.AddWithValue("seq_from", building.Min(b => b.Part.Item.SeqFrom));
+        query.Parameters.AddWithValue("seq_to", building.Max(b => b.Part.Item.SeqTo));
+        query.CommandText = $"""
+            SELECT values, {names} FROM (
+              SELECT s.values, s.request_time, s.request_uuid, {string.Join(",\n    ", matches)}
+              FROM staged_records s
+              WHERE s.area_id = @area AND s.request_time >= @hour AND s.request_time < @next_hour AND s.seq > @seq_from AND s.seq <= @seq_to
+              OFFSET 0) staged
+            WHERE {names.Replace(", ", " OR ", StringComparison.Ordinal)}
+            ORDER BY request_time, request_uuid
+            """;
+        await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var values = reader.GetFieldValue<string?[]>(0);
+            for (var i = 0; i < building.Count; i++)
+            {
+                if (reader.GetBoolean(i + 1))
+                {
+                    await building[i].File.WriteAsync(values, building[i].Part.Profile, cancellationToken);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One object's gzip CSV (header, RFC 4180 rows, UTF-8) being written, with its record count and the SHA-256 of the
+    /// uncompressed CSV. Records are written unmasked or masked as its profile says.
+    /// </summary>
+    private sealed class CsvGzipFile : IAsyncDisposable
+    {
+        private readonly SHA256 _sha256 = SHA256.Create();
+        private readonly StreamWriter _writer;
+        private readonly StringBuilder _line = new(1024);
+        private int _records;
+
+        public CsvGzipFile(string path)
+        {
+            Path = path;
+            var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+            var hashed = new CryptoStream(new GZipStream(output, CompressionLevel.Fastest), _sha256, CryptoStreamMode.Write);
+            _writer = new StreamWriter(hashed, new UTF8Encoding(false), 1 << 16);
+            Csv.AppendRow(_line, CallRecordFields.Names);
+        }
+
+        public string Path { get; }
+
+        public async Task WriteAsync(string?[] values, ExportProfileSnapshot profile, CancellationToken cancellationToken)
+        {
+            Csv.AppendRow(_line, ExportRules.Mask(values, profile.MaskSensitiveData, profile.UnmaskedCharacters), profile.EscapeCsvFormulas);
+            if (_line.Length >= 1 << 15)
+            {
+                await FlushLineAsync(cancellationToken);
+            }
+
+            _records++;
+        }
+
+        /// <summary>Writes what is left and closes the file; returns its record count and the SHA-256 of its CSV.</summary>
+        public async Task<(int Records, string Sha256)> FinishAsync()
+        {
+            await FlushLineAsync(CancellationToken.None);
+            await _writer.DisposeAsync();
+            return (_records, Convert.ToHexStringLower(_sha256.Hash!));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _writer.DisposeAsync();
+            _sha256.Dispose();
+        }
+
+        private async Task FlushLineAsync(CancellationToken cancellationToken)
+        {
+            await _writer.WriteAsync(_line, cancellationToken);
+            _line.Clear();
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} object files older than a day from {Folder}")]

@@ -15,22 +15,32 @@ internal static class ObjectRecords
     public static NpgsqlCommand Command(NpgsqlConnection connection, string sql, Guid areaId, ExportProfileSnapshot profile, DateTimeOffset hour,
         long seqFrom, long seqTo)
     {
+        var command = new NpgsqlCommand { Connection = connection };
+        command.CommandText = string.Format(CultureInfo.InvariantCulture, sql, Condition(command.Parameters, "", areaId, profile, hour, seqFrom, seqTo));
+        return command;
+    }
+
+    /// <summary>
+    /// The condition on <c>staged_records s</c> of an object's records; its parameters are added to
+    /// <paramref name="parameters"/> with names that start with <paramref name="prefix"/>, so that the conditions of
+    /// several objects can be in one command.
+    /// </summary>
+    public static string Condition(NpgsqlParameterCollection parameters, string prefix, Guid areaId, ExportProfileSnapshot profile, DateTimeOffset hour,
+        long seqFrom, long seqTo)
+    {
         var from = hour > profile.CollectFrom ? hour : profile.CollectFrom;
         var to = profile.CollectUntil is { } until && until < hour.AddHours(1) ? until : hour.AddHours(1);
-        var command = new NpgsqlCommand { Connection = connection };
-        command.Parameters.AddWithValue("area", areaId);
-        command.Parameters.AddWithValue("profile", profile.ProfileId);
-        command.Parameters.AddWithValue("from", from);
-        command.Parameters.AddWithValue("to", to);
-        command.Parameters.AddWithValue("seq_from", seqFrom);
-        command.Parameters.AddWithValue("seq_to", seqTo);
-        var condition = $"""
-            s.area_id = @area AND s.request_time >= @from AND s.request_time < @to AND s.seq > @seq_from AND s.seq <= @seq_to
-              AND EXISTS (SELECT 1 FROM enabled_periods p WHERE p.profile_id = @profile AND s.request_time >= p."from" AND (p.until IS NULL OR s.request_time < p.until))
-              {Filters(profile.Filters, command.Parameters)}
+        parameters.AddWithValue($"{prefix}area", areaId);
+        parameters.AddWithValue($"{prefix}profile", profile.ProfileId);
+        parameters.AddWithValue($"{prefix}from", from);
+        parameters.AddWithValue($"{prefix}to", to);
+        parameters.AddWithValue($"{prefix}seq_from", seqFrom);
+        parameters.AddWithValue($"{prefix}seq_to", seqTo);
+        return $"""
+            s.area_id = @{prefix}area AND s.request_time >= @{prefix}from AND s.request_time < @{prefix}to AND s.seq > @{prefix}seq_from AND s.seq <= @{prefix}seq_to
+              AND EXISTS (SELECT 1 FROM enabled_periods p WHERE p.profile_id = @{prefix}profile AND s.request_time >= p."from" AND (p.until IS NULL OR s.request_time < p.until))
+              {Filters(profile.Filters, parameters, prefix)}
             """;
-        command.CommandText = string.Format(CultureInfo.InvariantCulture, sql, condition);
-        return command;
     }
 
     /// <summary>
@@ -38,12 +48,12 @@ internal static class ObjectRecords
     /// <c>is not</c> one whose value is none of them (a missing value is none of them); across fields all must hold.
     /// API Definition matches the service name or id. A field's operator is the one of its first filter.
     /// </summary>
-    private static string Filters(IReadOnlyList<ExportFilter> filters, NpgsqlParameterCollection parameters)
+    private static string Filters(IReadOnlyList<ExportFilter> filters, NpgsqlParameterCollection parameters, string prefix)
     {
         var sql = new List<string>();
         foreach (var field in filters.GroupBy(f => f.Field))
         {
-            var name = $"f{sql.Count}";
+            var name = $"{prefix}f{sql.Count}";
             var values = field.Select(f => f.Value).Distinct().ToArray();
             var test = field.Key switch
             {

@@ -30,38 +30,67 @@ public sealed partial class ObjectUploader(ExportDbContext db, ObjectFiles files
     private static readonly Counter<long> Exported = Telemetry.Meter.CreateCounter<long>(
         "calllogs.export.records_exported", description: "Call records written to S3 objects (a record in two profiles counts twice)");
 
-    /// <summary>Uploads one due pending object, if any; returns whether there was one.</summary>
+    /// <summary>The most objects of one area and hour written from one read of their rows.</summary>
+    public const int MaxObjectsPerRead = 8;
+
+    /// <summary>
+    /// Uploads one due pending object, if any, with the other due objects of its area and hour that no one else is
+    /// writing (up to <see cref="MaxObjectsPerRead"/>): their files are built from one read of the hour's rows. Returns
+    /// whether there was one.
+    /// </summary>
     public async Task<bool> UploadNextAsync(CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var item = await db.Objects.FromSql($"""
+        var first = await db.Objects.FromSql($"""
             SELECT * FROM export_objects
             WHERE NOT uploaded AND abandoned_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= {now})
             ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED
             """).ToListAsync(cancellationToken) is [var due] ? due : null;
-        if (item is null)
+        if (first is null)
         {
             return false;
         }
 
-        var copy = await db.Profiles.AsNoTracking().FirstOrDefaultAsync(p => p.Id == item.ProfileId, cancellationToken);
-        if (copy is not { Deleted: false, Snapshot: not null })
+        var items = new List<ExportObject> { first };
+        var areaId = await db.Profiles.Where(p => p.Id == first.ProfileId).Select(p => (Guid?)p.AreaId).FirstOrDefaultAsync(cancellationToken);
+        if (areaId is { } area)
         {
-            Abandon(item, now, "Not written: the profile was deleted.");
+            items.AddRange(await db.Objects.FromSql($"""
+                SELECT o.* FROM export_objects o JOIN profiles p ON p.id = o.profile_id
+                WHERE p.area_id = {area} AND o.hour_start = {first.HourStart} AND o.id <> {first.Id} AND NOT o.uploaded AND o.abandoned_at IS NULL
+                  AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= {now})
+                ORDER BY o.id LIMIT {MaxObjectsPerRead - 1} FOR UPDATE OF o SKIP LOCKED
+                """).ToListAsync(cancellationToken));
         }
-        else if (!ExportRules.IsSafeKey(item.Key))
+
+        var profileIds = items.Select(i => i.ProfileId).Distinct().ToList();
+        var copies = await db.Profiles.AsNoTracking().Where(p => profileIds.Contains(p.Id)).ToDictionaryAsync(p => p.Id, cancellationToken);
+        var writable = new List<(ExportObject Item, ProfileCopy Copy)>();
+        foreach (var item in items)
         {
-            Abandon(item, now, "Not written: its key would leave the profile's bucket path.");
+            if (copies.GetValueOrDefault(item.ProfileId) is not { Deleted: false, Snapshot: not null } copy)
+            {
+                Abandon(item, now, "Not written: the profile was deleted.");
+            }
+            else if (!ExportRules.IsSafeKey(item.Key))
+            {
+                Abandon(item, now, "Not written: its key would leave the profile's bucket path.");
+            }
+            else
+            {
+                writable.Add((item, copy));
+            }
         }
-        else
+
+        if (writable.Count > 0)
         {
-            await WriteAsync(item, copy, now, cancellationToken);
+            await WriteAsync(writable, now, cancellationToken);
         }
 
         await db.SaveChangesAsync(CancellationToken.None);
         await transaction.CommitAsync(CancellationToken.None);
-        if (item.Uploaded || item.AbandonedAt is not null)
+        foreach (var item in items.Where(i => i.Uploaded || i.AbandonedAt is not null))
         {
             ObjectFiles.Delete(item.Id);
         }
@@ -69,13 +98,51 @@ public sealed partial class ObjectUploader(ExportDbContext db, ObjectFiles files
         return true;
     }
 
-    private async Task WriteAsync(ExportObject item, ProfileCopy copy, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>Builds the objects' files (one read of their rows) and uploads each; what fails is recorded on the objects it failed for.</summary>
+    private async Task WriteAsync(IReadOnlyList<(ExportObject Item, ProfileCopy Copy)> objects, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var profileIds = objects.Select(o => o.Copy.Id).ToList();
+        var periods = (await db.EnabledPeriods.AsNoTracking().Where(p => profileIds.Contains(p.ProfileId)).ToListAsync(cancellationToken))
+            .ToLookup(p => p.ProfileId);
+        var parts = new List<ObjectFiles.Part>();
+        foreach (var (item, copy) in objects)
+        {
+            try
+            {
+                var profile = JsonSerializer.Deserialize<ExportProfileSnapshot>(copy.Snapshot!, ProfileCopies.Json)!;
+                parts.Add(new ObjectFiles.Part(item, profile, copy.Snapshot!, periods[copy.Id].ToList()));
+            }
+            catch (Exception ex) when (ex is JsonException or NotSupportedException)
+            {
+                Fail(item, now, ex);
+            }
+        }
+
+        IReadOnlyList<ObjectFiles.BuiltFile> built;
+        try
+        {
+            built = parts.Count > 0 ? await files.GetOrBuildAsync(objects[0].Copy.AreaId, parts, cancellationToken) : [];
+        }
+        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            foreach (var part in parts)
+            {
+                Fail(part.Item, now, ex);
+            }
+
+            return;
+        }
+
+        for (var i = 0; i < parts.Count; i++)
+        {
+            await UploadAsync(parts[i].Item, parts[i].Profile, built[i], now, cancellationToken);
+        }
+    }
+
+    private async Task UploadAsync(ExportObject item, ExportProfileSnapshot profile, ObjectFiles.BuiltFile file, DateTimeOffset now, CancellationToken cancellationToken)
     {
         try
         {
-            var profile = JsonSerializer.Deserialize<ExportProfileSnapshot>(copy.Snapshot!, ProfileCopies.Json)!;
-            var periods = await db.EnabledPeriods.AsNoTracking().Where(p => p.ProfileId == copy.Id).ToListAsync(cancellationToken);
-            var file = await files.GetOrBuildAsync(item, copy.AreaId, profile, copy.Snapshot!, periods, cancellationToken);
             var (client, owned) = await ClientForAsync(profile, cancellationToken);
             using var disposeOwned = owned ? client : null;
             await UploadAsync(client, item, file, profile.Encryption, cancellationToken);
@@ -90,11 +157,16 @@ public sealed partial class ObjectUploader(ExportDbContext db, ObjectFiles files
         }
         catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            item.Attempts++;
-            item.LastError = $"{ex.GetType().Name}: {ex.Message}";
-            item.NextAttemptAt = now + Backoff(item.Attempts);
-            LogFailed(logger, ex, item.Key, item.Attempts, item.NextAttemptAt.Value);
+            Fail(item, now, ex);
         }
+    }
+
+    private void Fail(ExportObject item, DateTimeOffset now, Exception ex)
+    {
+        item.Attempts++;
+        item.LastError = $"{ex.GetType().Name}: {ex.Message}";
+        item.NextAttemptAt = now + Backoff(item.Attempts);
+        LogFailed(logger, ex, item.Key, item.Attempts, item.NextAttemptAt.Value);
     }
 
     /// <summary>2 s, 4 s, 8 s... up to 5 minutes between tries of one object.</summary>
