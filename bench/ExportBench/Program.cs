@@ -83,10 +83,12 @@ try
     var stagingRate = total / stagingTime.TotalSeconds;
     Console.WriteLine($"staged: {stagingRate:N0} records/s; peak resident {peaks[0] / 1048576.0:N0} MB; CPU per record: export {stagingCpu.Service:N1} µs, PostgreSQL {stagingCpu.Postgres:N1} µs");
 
-    var hourResults = new List<(DateTimeOffset Hour, double Seconds, long Records, long Peak)>();
+    var hourResults = new List<(DateTimeOffset Hour, double Seconds, long Records, long Peak, double ServiceCpu, double PostgresCpu)>();
+    var postgres = await PostmasterPidAsync(connection);
     for (var h = 0; h < Hours; h++)
     {
         var hour = hour0.AddHours(h);
+        var postgresBefore = PostgresCpu(postgres);
         var clock = Stopwatch.StartNew();
         await using var export = await StartExportAsync(endpoints, infra.SigningKey, database, DateTimeOffset.UtcNow - hour.AddHours(1), waitHealthy: false);
         var sql = $"SELECT count(*) FROM export_objects WHERE uploaded AND hour_start = '{hour.UtcDateTime:O}'";
@@ -94,8 +96,10 @@ try
         var seconds = clock.Elapsed.TotalSeconds;
         var records = await CountAsync(connection, $"SELECT COALESCE(sum(record_count), 0) FROM export_objects WHERE hour_start = '{hour.UtcDateTime:O}'");
         var peak = PeakResidentBytes(export);
-        hourResults.Add((hour, seconds, records, peak));
-        Console.WriteLine($"hour {hour:HH}:00: {records:N0} records in {Areas * ProfilesPerArea} objects, {seconds:N1} s from the end of its grace ({records / seconds:N0} records/s); peak resident {peak / 1048576.0:N0} MB");
+        using var process = Process.GetProcessById(export.ProcessId!.Value);
+        var (serviceCpu, postgresCpu) = (process.TotalProcessorTime.TotalMicroseconds / records, (PostgresCpu(postgres) - postgresBefore).TotalMicroseconds / records);
+        hourResults.Add((hour, seconds, records, peak, serviceCpu, postgresCpu));
+        Console.WriteLine($"hour {hour:HH}:00: {records:N0} records in {Areas * ProfilesPerArea} objects, {seconds:N1} s from the end of its grace ({records / seconds:N0} records/s); peak resident {peak / 1048576.0:N0} MB; CPU per record written: export {serviceCpu:N1} µs, PostgreSQL {postgresCpu:N1} µs");
     }
 
     var exported = hourResults.Sum(r => r.Records);
@@ -104,7 +108,7 @@ try
     string F(double v) => v.ToString("N0", CultureInfo.InvariantCulture);
     string R(double v) => v.ToString("0.00", CultureInfo.InvariantCulture);
     var rows = string.Join("\n", hourResults.Select(r =>
-        $"| {r.Hour:HH}:00–{r.Hour.AddHours(1):HH}:00 | {F(r.Records)} | {r.Seconds:0.0} s | {F(r.Records / r.Seconds)} | {R(r.Records / r.Seconds / putRate)} | {r.Peak / 1048576.0:N0} MB |"));
+        $"| {r.Hour:HH}:00–{r.Hour.AddHours(1):HH}:00 | {F(r.Records)} | {r.Seconds:0.0} s | {F(r.Records / r.Seconds)} | {R(r.Records / r.Seconds / putRate)} | {r.Peak / 1048576.0:N0} MB | {r.ServiceCpu:N1} µs, {r.PostgresCpu:N1} µs |"));
     await BenchmarkReport.WriteSectionAsync("export-bench", $"""
         ## Export: hours closed into S3 (issue 5)
 
@@ -124,8 +128,8 @@ try
         While staging, CPU per record (user + system, all threads): the export process {stagingCpu.Service:N1} µs, PostgreSQL (every
         process of the server) {stagingCpu.Postgres:N1} µs; on a busy machine these move less than the rates.
 
-        | hour | records written | end of grace → last object in S3 | records/s | ratio to raw gzip+PUT | peak memory |
-        |---|---:|---:|---:|---:|---:|
+        | hour | records written | end of grace → last object in S3 | records/s | ratio to raw gzip+PUT | peak memory | CPU per record written: export (its start included), PostgreSQL |
+        |---|---:|---:|---:|---:|---:|---:|
         {rows}
 
         Records exported per second over the three hours: **{F(exportRate)}** (a record taken by several profiles counts once per
@@ -198,7 +202,7 @@ static TimeSpan PostgresCpu(int postmaster)
             try
             {
                 var status = File.ReadAllText($"/proc/{pid}/stat").Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                if (int.Parse(status[2], CultureInfo.InvariantCulture) == postmaster)
+                if (int.Parse(status[1], CultureInfo.InvariantCulture) == postmaster) // its parent: field 4 of proc(5), not 5, its process group (a backend leads its own)
                 {
                     total += Ticks(pid, withChildren: false);
                 }

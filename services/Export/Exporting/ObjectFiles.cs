@@ -214,7 +214,9 @@ public sealed partial class ObjectFiles(NpgsqlDataSource dataSource, TimeProvide
             Path = path;
             var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
             var hashed = new CryptoStream(new GZipStream(output, CompressionLevel.Fastest), _sha256, CryptoStreamMode.Write);
-            _writer = new StreamWriter(hashed, new UTF8Encoding(false), 1 << 16);
+            // Buffers under the large object heap's threshold: a read builds several files at once, and arrays on that
+            // heap wait for a full collection.
+            _writer = new StreamWriter(hashed, new UTF8Encoding(false), 1 << 14);
             Csv.AppendRow(_line, CallRecordFields.Names);
         }
 
@@ -223,7 +225,7 @@ public sealed partial class ObjectFiles(NpgsqlDataSource dataSource, TimeProvide
         public async Task WriteAsync(string?[] values, ExportProfileSnapshot profile, CancellationToken cancellationToken)
         {
             Csv.AppendRow(_line, ExportRules.Mask(values, profile.MaskSensitiveData, profile.UnmaskedCharacters), profile.EscapeCsvFormulas);
-            if (_line.Length >= 1 << 15)
+            if (_line.Length >= 1 << 14)
             {
                 await FlushLineAsync(cancellationToken);
             }

@@ -21,7 +21,8 @@ internal static class ObjectRecords
     }
 
     /// <summary>
-    /// The condition on <c>staged_records s</c> of an object's records; its parameters are added to
+    /// The condition on <c>staged_records s</c> of an object's records, the lookup of the enabled periods last (as a
+    /// column of a query, its terms are tested in the order written); its parameters are added to
     /// <paramref name="parameters"/> with names that start with <paramref name="prefix"/>, so that the conditions of
     /// several objects can be in one command.
     /// </summary>
@@ -38,8 +39,8 @@ internal static class ObjectRecords
         parameters.AddWithValue($"{prefix}seq_to", seqTo);
         return $"""
             s.area_id = @{prefix}area AND s.request_time >= @{prefix}from AND s.request_time < @{prefix}to AND s.seq > @{prefix}seq_from AND s.seq <= @{prefix}seq_to
-              AND EXISTS (SELECT 1 FROM enabled_periods p WHERE p.profile_id = @{prefix}profile AND s.request_time >= p."from" AND (p.until IS NULL OR s.request_time < p.until))
               {Filters(profile.Filters, parameters, prefix)}
+              AND EXISTS (SELECT 1 FROM enabled_periods p WHERE p.profile_id = @{prefix}profile AND s.request_time >= p."from" AND (p.until IS NULL OR s.request_time < p.until))
             """;
     }
 
