@@ -77,15 +77,15 @@ public sealed partial class ObjectUploader(ExportDbContext db, ObjectFiles files
             {
                 Abandon(item, now, "Not written: its key would leave the profile's bucket path.");
             }
-            else
+            else if (copy.AreaId == areaId)
             {
-                writable.Add((item, copy));
+                writable.Add((item, copy)); // one read is one area's rows: an object of another area is never among them
             }
         }
 
         if (writable.Count > 0)
         {
-            await WriteAsync(writable, now, cancellationToken);
+            await WriteAsync(writable[0].Copy.AreaId, writable, now, cancellationToken);
         }
 
         await db.SaveChangesAsync(CancellationToken.None);
@@ -99,7 +99,7 @@ public sealed partial class ObjectUploader(ExportDbContext db, ObjectFiles files
     }
 
     /// <summary>Builds the objects' files (one read of their rows) and uploads each; what fails is recorded on the objects it failed for.</summary>
-    private async Task WriteAsync(IReadOnlyList<(ExportObject Item, ProfileCopy Copy)> objects, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task WriteAsync(Guid areaId, IReadOnlyList<(ExportObject Item, ProfileCopy Copy)> objects, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var profileIds = objects.Select(o => o.Copy.Id).ToList();
         var periods = (await db.EnabledPeriods.AsNoTracking().Where(p => profileIds.Contains(p.ProfileId)).ToListAsync(cancellationToken))
@@ -121,7 +121,7 @@ public sealed partial class ObjectUploader(ExportDbContext db, ObjectFiles files
         IReadOnlyList<ObjectFiles.BuiltFile> built;
         try
         {
-            built = parts.Count > 0 ? await files.GetOrBuildAsync(objects[0].Copy.AreaId, parts, cancellationToken) : [];
+            built = parts.Count > 0 ? await files.GetOrBuildAsync(areaId, parts, cancellationToken) : [];
         }
         catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
