@@ -42,6 +42,7 @@ try
 
     var endpoints = new InfrastructureEndpoints(vhost, infra.RabbitMqManagementUri, infra.PostgresAdminConnectionString, infra.S3ConnectionString);
     var connection = new NpgsqlConnectionStringBuilder(infra.PostgresAdminConnectionString) { Database = database }.ConnectionString;
+    var postmaster = await PostmasterPidAsync(infra.PostgresAdminConnectionString);
 
     // Staging: every hour still open (a grace period reaching back before the first hour).
     var peaks = new List<long>();
@@ -58,7 +59,6 @@ try
         }
 
         await Eventually.Until(async () => await CountAsync(connection, "SELECT count(*) FROM profiles") == profiles.Count, TimeSpan.FromMinutes(2), "profiles known");
-        var postmaster = await PostmasterPidAsync(connection);
         using var process = Process.GetProcessById(staging.ProcessId!.Value);
         var (serviceCpu, postgresCpu) = (process.TotalProcessorTime, PostgresCpu(postmaster));
         var clock = Stopwatch.StartNew();
@@ -88,11 +88,10 @@ try
     Console.WriteLine($"staged: {stagingRate:N0} records/s; peak resident {peaks[0] / 1048576.0:N0} MB; CPU per record: export {stagingCpu.Service:N1} µs, PostgreSQL {stagingCpu.Postgres:N1} µs");
 
     var hourResults = new List<(DateTimeOffset Hour, double Seconds, long Records, long Peak, double ServiceCpu, double PostgresCpu)>();
-    var postgres = await PostmasterPidAsync(connection);
     for (var h = 0; h < Hours; h++)
     {
         var hour = hour0.AddHours(h);
-        var postgresBefore = PostgresCpu(postgres);
+        var postgresBefore = PostgresCpu(postmaster);
         var clock = Stopwatch.StartNew();
         await using var export = await StartExportAsync(endpoints, infra.SigningKey, database, DateTimeOffset.UtcNow - hour.AddHours(1), waitHealthy: false);
         var sql = $"SELECT count(*) FROM export_objects WHERE uploaded AND hour_start = '{hour.UtcDateTime:O}'";
@@ -101,7 +100,7 @@ try
         var records = await CountAsync(connection, $"SELECT COALESCE(sum(record_count), 0) FROM export_objects WHERE hour_start = '{hour.UtcDateTime:O}'");
         var peak = PeakResidentBytes(export);
         using var process = Process.GetProcessById(export.ProcessId!.Value);
-        var (serviceCpu, postgresCpu) = (process.TotalProcessorTime.TotalMicroseconds / records, (PostgresCpu(postgres) - postgresBefore).TotalMicroseconds / records);
+        var (serviceCpu, postgresCpu) = (process.TotalProcessorTime.TotalMicroseconds / records, (PostgresCpu(postmaster) - postgresBefore).TotalMicroseconds / records);
         hourResults.Add((hour, seconds, records, peak, serviceCpu, postgresCpu));
         Console.WriteLine($"hour {hour:HH}:00: {records:N0} records in {Areas * ProfilesPerArea} objects, {seconds:N1} s from the end of its grace ({records / seconds:N0} records/s); peak resident {peak / 1048576.0:N0} MB; CPU per record written: export {serviceCpu:N1} µs, PostgreSQL {postgresCpu:N1} µs");
     }

@@ -52,20 +52,15 @@ public sealed partial class ObjectUploader(ExportDbContext db, ObjectFiles files
             return false;
         }
 
-        var items = new List<ExportObject> { first };
-        var areaId = await db.Profiles.Where(p => p.Id == first.ProfileId).Select(p => (Guid?)p.AreaId).FirstOrDefaultAsync(cancellationToken);
-        if (areaId is { } area)
-        {
-            items.AddRange(await db.Objects.FromSql($"""
-                SELECT o.* FROM export_objects o JOIN profiles p ON p.id = o.profile_id
-                WHERE p.area_id = {area} AND o.hour_start = {first.HourStart} AND o.id <> {first.Id} AND NOT o.uploaded AND o.abandoned_at IS NULL
-                  AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= {now})
-                ORDER BY o.id LIMIT {MaxObjectsPerRead - 1} FOR UPDATE OF o SKIP LOCKED
-                """).ToListAsync(cancellationToken));
-        }
-
+        List<ExportObject> items = [first, .. await db.Objects.FromSql($"""
+            SELECT o.* FROM export_objects o JOIN profiles p ON p.id = o.profile_id
+            WHERE p.area_id = (SELECT area_id FROM profiles WHERE id = {first.ProfileId}) AND o.hour_start = {first.HourStart} AND o.id <> {first.Id}
+              AND NOT o.uploaded AND o.abandoned_at IS NULL AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= {now})
+            ORDER BY o.id LIMIT {MaxObjectsPerRead - 1} FOR UPDATE OF o SKIP LOCKED
+            """).ToListAsync(cancellationToken)];
         var profileIds = items.Select(i => i.ProfileId).Distinct().ToList();
         var copies = await db.Profiles.AsNoTracking().Where(p => profileIds.Contains(p.Id)).ToDictionaryAsync(p => p.Id, cancellationToken);
+        var areaId = copies.GetValueOrDefault(first.ProfileId)?.AreaId;
         var writable = new List<(ExportObject Item, ProfileCopy Copy)>();
         foreach (var item in items)
         {
