@@ -74,7 +74,9 @@ try
         }));
         // Watched by the staging sequence (every record draws one number) and counted only once it has drawn them all: a
         // count(*) of the growing table four times a second was most of PostgreSQL's CPU while staging before.
-        await Eventually.Until(async () => await CountAsync(connection, "SELECT COALESCE(max(last_value), 0) FROM pg_sequences WHERE sequencename = 'staged_records_seq_seq'") >= total,
+        await Eventually.Until(async () => process.HasExited
+                ? throw new InvalidOperationException("The export service exited while staging (its exit code is printed above).")
+                : await CountAsync(connection, "SELECT COALESCE(max(last_value), 0) FROM pg_sequences WHERE sequencename = 'staged_records_seq_seq'") >= total,
             TimeSpan.FromMinutes(30), "staging numbers drawn");
         await Eventually.Until(async () => await CountAsync(connection, "SELECT count(*) FROM staged_records") == total, TimeSpan.FromMinutes(5), "all staged");
         stagingTime = clock.Elapsed;
@@ -158,7 +160,13 @@ static async Task<ServiceResource> StartExportAsync(InfrastructureEndpoints endp
     environment["Export__GracePeriod"] = grace.ToString("c", CultureInfo.InvariantCulture);
     environment["Export__PollInterval"] = "00:00:01";
     BenchmarkReport.PassRuntimeSettings(environment);
-    var service = new ServiceResource("Export", port, environment, line => { if (line.Contains("Export pass", StringComparison.Ordinal)) { Console.WriteLine($"  {line.Trim()}"); } });
+    var service = new ServiceResource("Export", port, environment, line =>
+    {
+        if (line.Contains("Export pass", StringComparison.Ordinal) || line.StartsWith("exited with code", StringComparison.Ordinal))
+        {
+            Console.WriteLine($"  export service: {line.Trim()}");
+        }
+    });
     service.Start();
     if (waitHealthy)
     {

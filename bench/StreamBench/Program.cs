@@ -37,6 +37,7 @@ try
         var environment = ServiceEnvironment.For(name, endpoints, infra.SigningKey, ports, $"bench_{run}_{name.ToLowerInvariant()}");
         environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         environment["Logging__LogLevel__Default"] = "Warning";
+        BenchmarkReport.PassRuntimeSettings(environment);
         return new ServiceResource(name, ports[name], environment, _ => { });
     }).ToList();
     foreach (var service in services)
