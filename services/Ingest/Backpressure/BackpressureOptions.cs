@@ -4,7 +4,8 @@ namespace CallLogs.Ingest.Backpressure;
 
 /// <summary>
 /// When ingest stops taking batches because the consumers of what it accepted are behind. A queue's depth counts its
-/// messages (each at most <c>Ingest:RecordsPerMessage</c> records) that no consumer has taken yet.
+/// messages (each at most <c>Ingest:RecordsPerMessage</c> records and <c>Ingest:MaxMessageBytes</c> bytes) that no
+/// consumer has taken yet.
 /// </summary>
 public sealed class BackpressureOptions : IValidatableObject
 {

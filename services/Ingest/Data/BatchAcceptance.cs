@@ -1,4 +1,5 @@
 using CallLogs.Contracts;
+using CallLogs.Ingest.Domain;
 using CallLogs.Ingest.Extensions;
 using CallLogs.ServiceDefaults.Data;
 using MassTransit;
@@ -68,8 +69,8 @@ public sealed class BatchAcceptance(NpgsqlDataSource dataSource, CallRecordStore
         var accepted = await reserve(connection, transaction, areaId, records, now, cancellationToken);
         if (accepted.Count > 0)
         {
-            await store.WriteAsync(connection, transaction, areaId, accepted, retentionDays, cancellationToken);
-            await PublishAsync(areaId, accepted, now, cancellationToken);
+            var sizes = await store.WriteAsync(connection, transaction, areaId, accepted, retentionDays, cancellationToken);
+            await PublishAsync(areaId, accepted, sizes, now, cancellationToken);
         }
 
         await transaction.CommitAsync(CancellationToken.None);
@@ -120,18 +121,20 @@ public sealed class BatchAcceptance(NpgsqlDataSource dataSource, CallRecordStore
         return fresh.Count == records.Count ? records : records.Where(r => fresh.Contains(r.RequestUuid)).ToList();
     }
 
-    private async Task PublishAsync(Guid areaId, IReadOnlyList<CallRecord> accepted, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task PublishAsync(Guid areaId, IReadOnlyList<CallRecord> accepted, int[] sizes, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        var records = accepted as CallRecord[] ?? [.. accepted];
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.Value.PublishTimeout);
         try
         {
-            await Task.WhenAll(accepted.Chunk(options.Value.RecordsPerMessage).Select(chunk => publish.Publish(new CallRecordsIngested
+            var messages = MessageChunks.Split(sizes, options.Value.RecordsPerMessage, options.Value.MaxMessageBytes);
+            await Task.WhenAll(messages.Select(range => publish.Publish(new CallRecordsIngested
             {
                 BatchId = Guid.NewGuid(),
                 AreaId = areaId,
                 AcceptedAt = now,
-                Records = chunk,
+                Records = records[range],
             }, timeout.Token)));
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)

@@ -34,15 +34,15 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource)
     /// Writes records whose ids were just reserved, in the caller's transaction, with binary COPY straight into the
     /// partitioned table. Should a row of the same id still be there (its reservation forgotten by hand), the COPY is
     /// undone to a savepoint and the batch goes through a temporary table with <c>ON CONFLICT DO NOTHING</c>.
+    /// Returns each record's stored JSON size in bytes, by which the batch is cut into broker messages.
     /// </summary>
-    public async Task WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid areaId, IReadOnlyList<CallRecord> records,
+    public async Task<int[]> WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid areaId, IReadOnlyList<CallRecord> records,
         int retentionDays, CancellationToken cancellationToken)
     {
         await transaction.SaveAsync("copy", cancellationToken);
         try
         {
-            await CopyAsync(connection, "call_records", areaId, records, retentionDays, cancellationToken);
-            return;
+            return await CopyAsync(connection, "call_records", areaId, records, retentionDays, cancellationToken);
         }
         catch (PostgresException e) when (e.IsUniqueViolation())
         {
@@ -55,10 +55,11 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource)
             await create.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await CopyAsync(connection, "call_records_staging", areaId, records, retentionDays, cancellationToken);
+        var sizes = await CopyAsync(connection, "call_records_staging", areaId, records, retentionDays, cancellationToken);
         await using var insert = new NpgsqlCommand(
             "INSERT INTO call_records SELECT * FROM call_records_staging ON CONFLICT DO NOTHING", connection, transaction);
         await insert.ExecuteNonQueryAsync(cancellationToken);
+        return sizes;
     }
 
     /// <summary>Makes sure the expiry-day partitions of these records exist (once per day and process).</summary>
@@ -87,15 +88,17 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource)
     /// <summary>What is known of existing partitions may be stale (another instance dropped one): learn it again.</summary>
     public void ForgetPartitions() => _partitions.Clear();
 
-    private static async Task CopyAsync(NpgsqlConnection connection, string table, Guid areaId, IReadOnlyList<CallRecord> records, int retentionDays,
+    private static async Task<int[]> CopyAsync(NpgsqlConnection connection, string table, Guid areaId, IReadOnlyList<CallRecord> records, int retentionDays,
         CancellationToken cancellationToken)
     {
         await using var copy = await connection.BeginBinaryImportAsync(
             $"COPY {table} (area_id, request_time, request_uuid, expires_on, ingestion_time, api_key, service_id, service_name, endpoint_name, http_status_code, src_ip, record) FROM STDIN (FORMAT BINARY)",
             cancellationToken);
         using var json = new FlatJsonWriter();
-        foreach (var record in records)
+        var sizes = new int[records.Count];
+        for (var i = 0; i < records.Count; i++)
         {
+            var record = records[i];
             await copy.StartRowAsync(cancellationToken);
             await copy.WriteAsync(areaId, NpgsqlDbType.Uuid, cancellationToken);
             await copy.WriteAsync(record.RequestTime.UtcDateTime, NpgsqlDbType.TimestampTz, cancellationToken);
@@ -116,10 +119,13 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource)
             }
 
             await WriteNullableAsync(copy, record.SrcIp, cancellationToken);
-            await copy.WriteAsync(json.Write(record), NpgsqlDbType.Json, cancellationToken);
+            var body = json.Write(record);
+            sizes[i] = body.Length;
+            await copy.WriteAsync(body, NpgsqlDbType.Json, cancellationToken);
         }
 
         await copy.CompleteAsync(cancellationToken);
+        return sizes;
     }
 
     public async Task<List<(DateTimeOffset Time, string Uuid, string Json)>> QueryAsync(CallRecordFilter filter, CancellationToken cancellationToken)

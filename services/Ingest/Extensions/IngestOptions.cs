@@ -22,6 +22,13 @@ public sealed class IngestOptions
     [Range(1, 50_000)]
     public int RecordsPerMessage { get; set; } = 1_000;
 
+    /// <summary>
+    /// Bytes per broker message, counted as the records' stored JSON: a batch goes on as messages of at most this much
+    /// (a record larger than it goes alone), so that large records do not make messages of tens of megabytes.
+    /// </summary>
+    [Range(64 * 1024, 64L * 1024 * 1024)]
+    public long MaxMessageBytes { get; set; } = 4L * 1024 * 1024;
+
     /// <summary>How long the broker has to confirm a batch before the caller gets 503.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
