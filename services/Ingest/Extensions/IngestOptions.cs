@@ -27,7 +27,7 @@ public sealed class IngestOptions
     /// (a record larger than it goes alone), so that large records do not make messages of tens of megabytes.
     /// </summary>
     [Range(64 * 1024, 64L * 1024 * 1024)]
-    public long MaxMessageBytes { get; set; } = 4L * 1024 * 1024;
+    public long MaxMessageBytes { get; set; } = 2L * 1024 * 1024;
 
     /// <summary>How long the broker has to confirm a batch before the caller gets 503.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
