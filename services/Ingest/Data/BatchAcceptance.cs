@@ -123,7 +123,6 @@ public sealed class BatchAcceptance(NpgsqlDataSource dataSource, CallRecordStore
 
     private async Task PublishAsync(Guid areaId, IReadOnlyList<CallRecord> accepted, int[] sizes, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var records = accepted as CallRecord[] ?? [.. accepted];
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.Value.PublishTimeout);
         try
@@ -134,7 +133,7 @@ public sealed class BatchAcceptance(NpgsqlDataSource dataSource, CallRecordStore
                 BatchId = Guid.NewGuid(),
                 AreaId = areaId,
                 AcceptedAt = now,
-                Records = records[range],
+                Records = accepted.Take(range).ToArray(),
             }, timeout.Token)));
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
