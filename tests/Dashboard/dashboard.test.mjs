@@ -57,17 +57,22 @@ before(async () => {
     Infrastructure__DataDirectory: dataDirectory,
   };
   appHost = spawn("dotnet", [appHostDll], { env, stdio: ["ignore", "pipe", "pipe"] });
-  const collect = (chunk) => {
+  // Values are read from whole lines of one stream only: a chunk can end inside a token or an address, and a value
+  // read from half a line (or from two streams' chunks spliced together) would stick.
+  const lines = { stdout: "", stderr: "" };
+  const collect = (stream) => (chunk) => {
     output += chunk.toString();
-    const match = (pattern) => output.match(pattern)?.[1];
+    lines[stream] += chunk.toString();
+    const whole = lines[stream].slice(0, lines[stream].lastIndexOf("\n") + 1);
+    const match = (pattern) => whole.match(pattern)?.[1];
     found.login ??= match(/Login to the dashboard at (\S+)/);
     found.ingest ??= match(/^\s+ingest\s+(http:\/\/\S+)/m);
     found.profile ??= match(/^\s+profile\s+(http:\/\/\S+)/m);
     found.area ??= match(/demo area id: (\S+)/);
     found.gateway ??= match(/ingest \(demo area gateway\): (\S+)/);
   };
-  appHost.stdout.on("data", collect);
-  appHost.stderr.on("data", collect);
+  appHost.stdout.on("data", collect("stdout"));
+  appHost.stderr.on("data", collect("stderr"));
   await waitFor("the AppHost's dashboard login and demo tokens", () => found.login && found.gateway && found.ingest && found.area);
 
   browser = await chromium.launch({
