@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using CallLogs.Audit.Domain;
+using CallLogs.ServiceDefaults;
 using CallLogs.ServiceDefaults.Audit;
 using CallLogs.ServiceDefaults.Storage;
 using Microsoft.Extensions.Options;
@@ -93,6 +94,21 @@ public sealed class CaptureRulesTests
         Assert.DoesNotContain(streamSecret, text);
         Assert.Contains(guid, text);
         Assert.Contains(sha, text);
+    }
+
+    [Fact]
+    public void Random_secrets_with_few_digits_are_redacted_too_while_long_names_stay()
+    {
+        // A stream token secret that reached the trail: one digit, so "three digits" did not take it for random.
+        const string fewDigits = "Nb9GpnKAZBEb-asUTOTDjVhZluvfnewvjYogcCqfyVc";
+        const string name = "CreateExportProfileWithEncryptionSettingsAndMasking";
+        var issued = Enumerable.Range(0, 200).Select(_ => OpaqueToken.NewSecret()).ToList();
+
+        var text = AuditRedaction.RedactText($"pasted {fewDigits} by {name}: {string.Join(' ', issued)}");
+
+        Assert.DoesNotContain(fewDigits, text);
+        Assert.Contains(name, text);
+        Assert.All(issued, secret => Assert.DoesNotContain(secret, text));
     }
 
     [Fact]
