@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Migrations;
 using CallLogs.ServiceDefaults.Audit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -29,6 +30,15 @@ public static class OutboxExtensions
         });
         return modelBuilder;
     }
+
+    /// <summary>
+    /// Sets the body's compression in a migration. PostgreSQL resets a column's compression when its type changes, and
+    /// EF writes no <c>SET COMPRESSION</c> when the annotation itself stays the same: the body's change from json to
+    /// text (2026-12-02) left every service's outbox compressing with pglz again.
+    /// </summary>
+    /// <param name="method">lz4, pglz or DEFAULT (the server's <c>default_toast_compression</c>).</param>
+    public static void SetOutboxBodyCompression(this MigrationBuilder migration, string method) =>
+        migration.Sql($"ALTER TABLE outbox_messages ALTER COLUMN body SET COMPRESSION {method}");
 
     /// <summary>
     /// Adds an event to the outbox of this DbContext: it is stored by the same <c>SaveChanges</c> as
