@@ -123,7 +123,7 @@ try
 
         | measured {measured} UTC | CEL rows/s | ratio to raw COPY |
         |---|---:|---:|
-        | raw binary COPY of the same rows into `cel` (its 5 indexes), median of {Rounds} | {copy:N0} | 1.00 |
+        | raw binary COPY of the same rows into `cel` (its 5 indexes: rows not linked to a call log enter all five), median of {Rounds} | {copy:N0} | 1.00 |
         | **whole pipeline: intake → call logs committed → CallLogsCreated received**, median of {Rounds} (ratio: median of the rounds' ratios) | **{pipeline:N0}** | **{ratio:0.00}** |
         | batch generation, one run of all rows (read, interpret, write call logs and events, link the rows) | {batch:N0} | {batch / storedCopy:0.00} |
         | pure generator alone (no I/O) | {pure:N0} | — |

@@ -43,7 +43,10 @@ public sealed class TelephonyDbContext(DbContextOptions<TelephonyDbContext> opti
             e.Property(c => c.Id).ValueGeneratedNever();
             e.HasIndex(AreaIdProperty, nameof(CelRow.LinkedId));
             e.HasIndex(AreaIdProperty, nameof(CelRow.UniqueId));
-            e.HasIndex(AreaIdProperty, nameof(CelRow.EventTime));
+            // Rows waiting for a generation, by time (the newest N, the last D days, the purge of old ones): only those
+            // rows, so the real-time intake, which stores nearly every row linked to its call log already, does not
+            // write this index, and a row leaves it when it is linked.
+            e.HasIndex(AreaIdProperty, nameof(CelRow.EventTime)).HasFilter("call_log_id IS NULL").HasDatabaseName("ix_cel_area_id_event_time_unprocessed");
             e.HasIndex(c => c.CallLogId);
         });
         modelBuilder.Entity<TelephonyCallLog>(e =>

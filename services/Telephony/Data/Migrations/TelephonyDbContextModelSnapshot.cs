@@ -510,7 +510,8 @@ namespace CallLogs.Telephony.Data.Migrations
                         .HasDatabaseName("ix_cel_call_log_id");
 
                     b.HasIndex("AreaId", "EventTime")
-                        .HasDatabaseName("ix_cel_area_id_event_time");
+                        .HasDatabaseName("ix_cel_area_id_event_time_unprocessed")
+                        .HasFilter("call_log_id IS NULL");
 
                     b.HasIndex("AreaId", "LinkedId")
                         .HasDatabaseName("ix_cel_area_id_linked_id");
