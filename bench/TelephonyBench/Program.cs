@@ -27,7 +27,7 @@ using RabbitMQ.Client.Events;
 const int Calls = 10_000;
 const int RowsPerRequest = 5_000;
 const int WarmUpRequests = 60;
-const int Rounds = 9;
+const int Rounds = 15;
 
 // WebApplicationFactory outside a test project: tell it where the service's content root is
 Environment.SetEnvironmentVariable("ASPNETCORE_TEST_CONTENTROOT_CALLLOGS_TELEPHONY",
