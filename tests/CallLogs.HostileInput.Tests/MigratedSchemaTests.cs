@@ -51,7 +51,7 @@ public sealed class MigratedSchemaTests(Infrastructure infra)
             $"""
             SELECT c.relname AS "Table", a.attname AS "Column", a.attcompression::text AS "Compression"
             FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-            WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
+            WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
             """).ToListAsync()).ToDictionary(c => (c.Table, c.Column), c => c.Compression);
 
         var mismatches = new List<string>();
