@@ -153,6 +153,7 @@ public sealed class StageCallRecordsConsumerDefinition : RetryingConsumerDefinit
         IConsumerConfigurator<StageCallRecordsConsumer> consumerConfigurator, IRegistrationContext context)
     {
         base.ConfigureConsumer(endpointConfigurator, consumerConfigurator, context);
+        endpointConfigurator.UseEnvelopeDeserializerOf<CallRecordsIngested>();
         consumerConfigurator.Options<BatchOptions>(o => o.SetMessageLimit(BatchesPerTransaction).SetTimeLimit(WaitForMore).SetConcurrencyLimit(1));
     }
 }

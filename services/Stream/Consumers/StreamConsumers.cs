@@ -18,6 +18,14 @@ public sealed class FanOutCallRecordsConsumer(SubscriberRegistry registry) : ICo
     }
 }
 
+/// <summary>Ingested batches are read in one pass (<see cref="EnvelopeDeserializer{T}"/>): less to collect, less latency per batch.</summary>
+public sealed class FanOutCallRecordsConsumerDefinition : ConsumerDefinition<FanOutCallRecordsConsumer>
+{
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<FanOutCallRecordsConsumer> consumerConfigurator, IRegistrationContext context) =>
+        endpointConfigurator.UseEnvelopeDeserializerOf<CallRecordsIngested>();
+}
+
 /// <summary>A token or channel was disabled somewhere: close this instance's subscriptions it covered.</summary>
 public sealed class StreamAccessRevokedConsumer(SubscriberRegistry registry) : IConsumer<StreamAccessRevoked>
 {

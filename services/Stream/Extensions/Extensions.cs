@@ -31,7 +31,7 @@ public static class Extensions
                 endpoint.InstanceId = instance;
             }
 
-            bus.AddConsumer<FanOutCallRecordsConsumer>().Endpoint(PerInstance);
+            bus.AddConsumer<FanOutCallRecordsConsumer, FanOutCallRecordsConsumerDefinition>().Endpoint(PerInstance);
             bus.AddConsumer<StreamAccessRevokedConsumer>().Endpoint(PerInstance);
             bus.AddConsumer<StreamChannelMaskingChangedConsumer>().Endpoint(PerInstance);
             bus.AddConsumer<AreaCreatedConsumer, AreaCreatedConsumerDefinition>();
