@@ -37,6 +37,9 @@ public static class MessagingExtensions
                 rabbit.ConfigureJsonSerializerOptions(options =>
                 {
                     options.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+                    // MassTransit indents its JSON by default: whitespace RabbitMQ persists and every consumer parses again
+                    // (ten bytes per field of each call record in a batch), and that reached subscribers inside unknown fields.
+                    options.WriteIndented = false;
                     return options;
                 });
                 rabbit.ConfigureEndpoints(context);

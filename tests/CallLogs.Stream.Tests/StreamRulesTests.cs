@@ -33,7 +33,12 @@ public sealed class StreamRulesTests
             CacheHit = false,
             TotalRequestExecTime = 0.25,
             IngestionTime = 1700000000123,
-            Extra = new() { ["log_type"] = JsonDocument.Parse("\"call\"").RootElement, ["n"] = JsonDocument.Parse("7").RootElement },
+            Extra = new()
+            {
+                ["log_type"] = JsonDocument.Parse("\"call\"").RootElement,
+                ["n"] = JsonDocument.Parse("1e3").RootElement,
+                ["nested"] = JsonDocument.Parse("{\n    \"a\" : [1, \"\\u2028\", null],\n    \"b\": {\"c\": \"caf\u00e9 <&>\"}\n}").RootElement,
+            },
         };
 
         using var frame = JsonDocument.Parse(Frames.Data([record], maskKeep: 3));
@@ -46,7 +51,8 @@ public sealed class StreamRulesTests
         Assert.Equal("1700000000123", item.GetProperty("ingestion_time").GetString());
         Assert.Equal("012****789", item.GetProperty("api_key").GetString());
         Assert.Equal("call", item.GetProperty("log_type").GetString());
-        Assert.Equal("7", item.GetProperty("n").GetString());
+        Assert.Equal("1e3", item.GetProperty("n").GetString());
+        Assert.Equal("""{"a":[1,"\u2028",null],"b":{"c":"café <&>"}}""", item.GetProperty("nested").GetString());
     }
 }
 

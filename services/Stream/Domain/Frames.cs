@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using CallLogs.Contracts;
 
@@ -10,6 +11,9 @@ namespace CallLogs.Stream.Domain;
 /// </summary>
 public static class Frames
 {
+    /// <summary>An unknown field's object or array as compact JSON, its characters as they are (the frame escapes what it must).</summary>
+    private static readonly JsonSerializerOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static string Data(IReadOnlyList<CallRecord> records, int? maskKeep)
     {
         var buffer = new ArrayBufferWriterStream();
@@ -34,7 +38,13 @@ public static class Frames
 
                 foreach (var (name, value) in record.Extra ?? [])
                 {
-                    var text = value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText();
+                    var text = value.ValueKind switch
+                    {
+                        JsonValueKind.String => value.GetString(),
+                        // Compact whatever the whitespace of the message that carried it.
+                        JsonValueKind.Object or JsonValueKind.Array => JsonSerializer.Serialize(value, Compact),
+                        _ => value.GetRawText(),
+                    };
                     writer.WriteString(name, maskKeep is { } n ? Masking.MaskEmbedded(text, record.ApiKey, record.OauthAccessToken, n) : text);
                 }
 
