@@ -15,7 +15,7 @@ namespace CallLogs.ServiceDefaults.Messaging;
 /// </summary>
 public sealed class EnvelopeDeserializer<T> : IMessageDeserializer, ISerializerFactory where T : class
 {
-    private static readonly string MessageType = MessageUrn.ForTypeString<T>();
+    private static readonly string ContractUrn = MessageUrn.ForTypeString<T>();
     private static readonly SystemTextJsonMessageSerializer Standard = SystemTextJsonMessageSerializer.Instance;
 
     public ContentType ContentType => SystemTextJsonMessageSerializer.JsonContentType;
@@ -25,7 +25,7 @@ public sealed class EnvelopeDeserializer<T> : IMessageDeserializer, ISerializerF
 
     public SerializerContext Deserialize(MessageBody body, Headers headers, Uri? destinationAddress = null)
     {
-        if (Read(body) is not { Message: not null } read || read.MessageType?.Contains(MessageType, StringComparer.Ordinal) != true)
+        if (Read(body) is not { Message: not null } read || read.MessageType?.Contains(ContractUrn, StringComparer.Ordinal) != true)
         {
             return Standard.Deserialize(body, headers, destinationAddress);
         }
