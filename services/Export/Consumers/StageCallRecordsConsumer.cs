@@ -133,20 +133,23 @@ public sealed partial class StageCallRecordsConsumer(NpgsqlDataSource dataSource
 }
 
 /// <summary>
-/// Up to <see cref="BatchesPerTransaction"/> ingested batches in one transaction, one transaction at a time, and no
-/// more fetched than that, so memory stays bounded: one COPY and one commit with its WAL flush for several batches
-/// instead of each (docs/benchmarks.md, "Export" and "System"; four held more than export's memory budget). A batch
-/// waits at most <see cref="WaitForMore"/> for others to join it. Instances share the queue.
+/// Up to <see cref="BatchesPerTransaction"/> ingested batches in one transaction, <see cref="Transactions"/> transactions
+/// at a time, and no more fetched than they take, so memory stays bounded: one COPY and one commit with its WAL flush for
+/// several batches instead of each, and the next transaction's batches read while PostgreSQL writes the last one's (one
+/// at a time left a core idle: docs/benchmarks.md, "Export"; four batches a transaction held more than export's memory
+/// budget). A batch waits at most <see cref="WaitForMore"/> for others to join it. Transactions of one instance stage
+/// side by side as those of several instances do (<see cref="StagingSequence"/>).
 /// </summary>
 public sealed class StageCallRecordsConsumerDefinition : RetryingConsumerDefinition<StageCallRecordsConsumer>
 {
     public const int BatchesPerTransaction = 2;
+    public const int Transactions = 2;
     public static readonly TimeSpan WaitForMore = TimeSpan.FromMilliseconds(50);
 
     public StageCallRecordsConsumerDefinition()
     {
-        // Never more batches in memory than one transaction takes (the transport's default prefetch is larger).
-        Endpoint(e => e.PrefetchCount = BatchesPerTransaction);
+        // Never more batches in memory than the transactions take (the transport's default prefetch is larger).
+        Endpoint(e => e.PrefetchCount = BatchesPerTransaction * Transactions);
     }
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
@@ -154,6 +157,6 @@ public sealed class StageCallRecordsConsumerDefinition : RetryingConsumerDefinit
     {
         base.ConfigureConsumer(endpointConfigurator, consumerConfigurator, context);
         endpointConfigurator.UseEnvelopeDeserializerOf<CallRecordsIngested>();
-        consumerConfigurator.Options<BatchOptions>(o => o.SetMessageLimit(BatchesPerTransaction).SetTimeLimit(WaitForMore).SetConcurrencyLimit(1));
+        consumerConfigurator.Options<BatchOptions>(o => o.SetMessageLimit(BatchesPerTransaction).SetTimeLimit(WaitForMore).SetConcurrencyLimit(Transactions));
     }
 }
