@@ -51,4 +51,25 @@ public sealed class StagingTests(Infrastructure infra)
         CallRecordsIngested Batch(IReadOnlyList<CallRecord> batch) =>
             new() { BatchId = Guid.NewGuid(), AreaId = bed.Area, AcceptedAt = bed.Clock.GetUtcNow(), Records = batch };
     }
+
+    [Fact]
+    public async Task Staged_values_read_back_as_the_records_csv_values_whatever_they_hold()
+    {
+        await using var bed = await ExportTestBed.StartAsync(infra);
+        var records = new[]
+        {
+            SampleRecords.Make(Hour0, 1, 2, 0), // every field set: 40 values, numbers and booleans as their CSV text
+            Record(Hour0.AddMinutes(1)), // most fields null
+            Record(Hour0.AddMinutes(2), key: "", service: "Zürich \"Météo\", 東京 ☎ \U0001F4DE, a\tb\r\nc, \u2028"),
+            Record(Hour0.AddMinutes(3), key: new string('k', 60_000)), // longer than the first buffer, and than the one after
+        };
+        await bed.IngestAsync(records);
+
+        var uuids = records.Select(r => r.RequestUuid).ToList();
+        var staged = await bed.QueryAsync(db => db.StagedRecords.AsNoTracking().Where(s => uuids.Contains(s.RequestUuid)).ToDictionaryAsync(s => s.RequestUuid, s => s.Values));
+        foreach (var record in records)
+        {
+            Assert.Equal(CallRecordFields.Values(record), staged[record.RequestUuid]);
+        }
+    }
 }
