@@ -1,11 +1,12 @@
 // Export benchmark: 100 profiles (20 areas, 5 profiles each with different filters and masking) and 1,000,000 call
 // records over the 3 hours before the current one, posted to the ingest service (a real process) while the export
 // service is stopped, then staged by the export service (a real process) from the queue ingest filled: ingest's
-// accepted rate and the export's staging rate are measured in the same run, each with the machine to itself. Hours are closed one at a time: the service is started with a grace period that makes exactly the
-// next hour "ended plus grace" at that moment, as if its grace had just run out, and the time from then to the
-// hour's last object in S3 is measured (process start included). Peak memory is the service process's peak resident
-// set (VmHWM). Baselines from the same run: raw binary COPY of the same records, and the raw write of one hour's
-// records as gzip CSV with one S3 PUT.
+// accepted rate and the export's staging rate are measured in the same run, each with the machine to itself. Hours
+// are closed one at a time: the service is started with a grace period that makes exactly the next hour "ended plus
+// grace" at that moment, as if its grace had just run out, and the time from then to the hour's last object in S3 is
+// measured (process start included). Peak memory is the service process's peak resident set (VmHWM). Baselines from
+// the same run: raw binary COPY of the same records, and the raw write of one hour's records as gzip CSV with one S3
+// PUT.
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;
