@@ -30,10 +30,7 @@ internal static class IngestPhase
             Encoding.UTF8.GetBytes("[" + string.Join(",", Enumerable.Range(b * batchSize, batchSize).Select(i => CallRecordFields.ToFlatJson(SampleRecords.Make(hour0, hours, total, i)))) + "]")).ToList();
 
         var port = Ports.Free();
-        var environment = ServiceEnvironment.For("Ingest", endpoints, infra.SigningKey, new Dictionary<string, int> { ["Ingest"] = port }, database);
-        environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        environment["Logging__LogLevel__Default"] = "Warning";
-        BenchmarkReport.PassRuntimeSettings(environment);
+        var environment = BenchmarkReport.ServiceEnvironmentFor("Ingest", endpoints, infra.SigningKey, new Dictionary<string, int> { ["Ingest"] = port }, database);
         await using var ingest = new ServiceResource("Ingest", port, environment, _ => { });
         ingest.Start();
         await Eventually.Until(() => ingest.State == ResourceState.Healthy, TimeSpan.FromMinutes(2), "ingest healthy");

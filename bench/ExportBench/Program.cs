@@ -176,13 +176,10 @@ finally
 static async Task<ServiceResource> StartExportAsync(InfrastructureEndpoints endpoints, string signingKey, string database, TimeSpan grace, bool waitHealthy = true)
 {
     var port = Ports.Free();
-    var environment = ServiceEnvironment.For("Export", endpoints, signingKey, new Dictionary<string, int> { ["Export"] = port }, database);
-    environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-    environment["Logging__LogLevel__Default"] = "Warning";
+    var environment = BenchmarkReport.ServiceEnvironmentFor("Export", endpoints, signingKey, new Dictionary<string, int> { ["Export"] = port }, database);
     environment["Logging__LogLevel__CallLogs.Export.Exporting.HourlyExporter"] = "Information";
     environment["Export__GracePeriod"] = grace.ToString("c", CultureInfo.InvariantCulture);
     environment["Export__PollInterval"] = "00:00:01";
-    BenchmarkReport.PassRuntimeSettings(environment);
     var service = new ServiceResource("Export", port, environment, line =>
     {
         if (line.Contains("Export pass", StringComparison.Ordinal) || line.StartsWith("exited with code", StringComparison.Ordinal))

@@ -39,10 +39,7 @@ try
     await using var downstream = await Downstream.BindAsync(vhost);
     var endpoints = new InfrastructureEndpoints(vhost, infra.RabbitMqManagementUri, infra.PostgresAdminConnectionString, infra.S3ConnectionString);
     var port = Ports.Free();
-    var environment = ServiceEnvironment.For("Ingest", endpoints, infra.SigningKey, new Dictionary<string, int> { ["Ingest"] = port }, database);
-    environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-    environment["Logging__LogLevel__Default"] = "Warning";
-    BenchmarkReport.PassRuntimeSettings(environment);
+    var environment = BenchmarkReport.ServiceEnvironmentFor("Ingest", endpoints, infra.SigningKey, new Dictionary<string, int> { ["Ingest"] = port }, database);
     await using var ingest = new ServiceResource("Ingest", port, environment, _ => { });
     ingest.Start();
     await Eventually.Until(() => ingest.State == ResourceState.Healthy, TimeSpan.FromMinutes(2), "ingest healthy");

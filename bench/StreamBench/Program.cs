@@ -34,10 +34,7 @@ try
     var run = Guid.NewGuid().ToString("N")[..8];
     var services = ports.Keys.Select(name =>
     {
-        var environment = ServiceEnvironment.For(name, endpoints, infra.SigningKey, ports, $"bench_{run}_{name.ToLowerInvariant()}");
-        environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        environment["Logging__LogLevel__Default"] = "Warning";
-        BenchmarkReport.PassRuntimeSettings(environment);
+        var environment = BenchmarkReport.ServiceEnvironmentFor(name, endpoints, infra.SigningKey, ports, $"bench_{run}_{name.ToLowerInvariant()}");
         return new ServiceResource(name, ports[name], environment, _ => { });
     }).ToList();
     foreach (var service in services)

@@ -1,13 +1,18 @@
+using CallLogs.TestServers;
+
 namespace CallLogs.Testing;
 
-/// <summary>Replaces one benchmark's section of docs/benchmarks.md (between its begin and end markers) with a new run's.</summary>
+/// <summary>
+/// What the benchmarks share: their section of docs/benchmarks.md, replaced by a new run's, and the environment of the
+/// services they run as processes.
+/// </summary>
 public static class BenchmarkReport
 {
     public static async Task WriteSectionAsync(string name, string markdown)
     {
         var begin = $"<!-- {name}:begin -->";
         var end = $"<!-- {name}:end -->";
-        var path = Path.Combine(CallLogs.TestServers.RepositoryPaths.Root, "docs", "benchmarks.md");
+        var path = Path.Combine(RepositoryPaths.Root, "docs", "benchmarks.md");
         var text = File.Exists(path) ? await File.ReadAllTextAsync(path) : "# Benchmarks\n";
         var section = $"{begin}\n{markdown.Trim()}\n{end}";
         var start = text.IndexOf(begin, StringComparison.Ordinal);
@@ -15,6 +20,20 @@ public static class BenchmarkReport
         text = start >= 0 && stop > start ? text[..start] + section + text[(stop + end.Length)..] : text.TrimEnd() + "\n\n" + section + "\n";
         await File.WriteAllTextAsync(path, text);
         Console.WriteLine($"wrote {path}");
+    }
+
+    /// <summary>
+    /// A service's environment as a benchmark runs it (<see cref="ServiceEnvironment.For"/>): in Production, logging
+    /// warnings only, with the runtime settings to compare (<see cref="PassRuntimeSettings"/>).
+    /// </summary>
+    public static Dictionary<string, string?> ServiceEnvironmentFor(string service, InfrastructureEndpoints endpoints, string signingKey,
+        IReadOnlyDictionary<string, int> ports, string database)
+    {
+        var environment = ServiceEnvironment.For(service, endpoints, signingKey, ports, database);
+        environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        environment["Logging__LogLevel__Default"] = "Warning";
+        PassRuntimeSettings(environment);
+        return environment;
     }
 
     /// <summary>
