@@ -61,7 +61,7 @@ public sealed class StagingTests(Infrastructure infra)
             SampleRecords.Make(Hour0, 1, 2, 0), // every field set: 40 values, numbers and booleans as their CSV text
             Record(Hour0.AddMinutes(1)), // most fields null
             Record(Hour0.AddMinutes(2), key: "", service: "Zürich \"Météo\", 東京 ☎ \U0001F4DE, a\tb\r\nc, \u2028"),
-            Record(Hour0.AddMinutes(3), key: new string('k', 60_000)), // longer than the first buffer, and than the one after
+            Record(Hour0.AddMinutes(3), key: new string('k', 60_000)), // a value of 60,000 characters
         };
         await bed.IngestAsync(records);
 
