@@ -1,5 +1,6 @@
 using CallLogs.ServiceDefaults.Audit;
 using CallLogs.ServiceDefaults.Auth;
+using CallLogs.ServiceDefaults.Background;
 using CallLogs.ServiceDefaults;
 using CallLogs.ServiceDefaults.Errors;
 using Microsoft.AspNetCore.Builder;
@@ -58,6 +59,8 @@ public static class Extensions
         builder.AddCallLogsIdentity();
         builder.AddCallLogsRateLimiting();
         builder.AddAuditCapture();
+        builder.Services.AddOptions<CpuPriorityOptions>().BindConfiguration(CpuPriorityOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddHostedService<CpuPriority>();
         return builder;
     }
 

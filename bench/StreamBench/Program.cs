@@ -13,7 +13,6 @@ using CallLogs.TestServers;
 using CallLogs.Contracts;
 using CallLogs.ServiceDefaults.Auth;
 using CallLogs.Testing;
-using MassTransit;
 
 const int RecordsPerSecond = 5_000;
 const int BatchSize = 250;
@@ -25,7 +24,7 @@ var infra = new Infrastructure();
 await infra.InitializeAsync();
 try
 {
-    var baseline = await RawBrokerLatencyAsync(infra, RecordsPerSecond, BatchSize, WarmUpSeconds, Seconds);
+    var baseline = await BrokerBaseline.LatenciesAsync(infra, RecordsPerSecond, BatchSize, TimeSpan.FromSeconds(WarmUpSeconds), TimeSpan.FromSeconds(Seconds), Batch);
     Console.WriteLine($"raw MassTransit publish→consume: {Stats.Describe(baseline)}");
 
     var vhost = new Uri(await infra.NewRabbitMqVirtualHostAsync());
@@ -86,9 +85,9 @@ try
             }
         }
 
-        await Pace.RunAsync(RecordsPerSecond, BatchSize, WarmUpSeconds, Post);
+        await Paced.RunAsync(RecordsPerSecond, BatchSize, TimeSpan.FromSeconds(WarmUpSeconds), Batch, Post);
         measureFrom.Value = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var sent = await Pace.RunAsync(RecordsPerSecond, BatchSize, Seconds, Post);
+        var sent = await Paced.RunAsync(RecordsPerSecond, BatchSize, TimeSpan.FromSeconds(Seconds), Batch, Post);
 
         await Eventually.Until(() => latencies.All(l => { lock (l) { return l.Count >= sent; } }), TimeSpan.FromSeconds(60), "every subscriber got every record");
         await stop.CancelAsync();
@@ -164,86 +163,18 @@ static async Task ReadAsync(ClientWebSocket socket, List<double> latencies, Stro
     }
 }
 
-static async Task<List<double>> RawBrokerLatencyAsync(Infrastructure infra, int rate, int batchSize, int warmUpSeconds, int seconds)
+/// <summary>The records of one batch, as StreamBench has always sent them.</summary>
+static List<CallRecord> Batch(int index) => [.. Enumerable.Range(0, BatchSize).Select(_ => new CallRecord
 {
-    var measureFrom = long.MaxValue;
-    var vhost = await infra.NewRabbitMqVirtualHostAsync();
-    var latencies = new List<double>();
-    var bus = Bus.Factory.CreateUsingRabbitMq(rabbit =>
-    {
-        rabbit.Host(new Uri(vhost));
-        rabbit.ReceiveEndpoint("bench-latency", e => e.Handler<CallRecordsIngested>(context =>
-        {
-            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            lock (latencies)
-            {
-                latencies.AddRange(context.Message.Records.Where(r => r.IngestionTime >= Volatile.Read(ref measureFrom)).Select(r => (double)(now - r.IngestionTime)));
-            }
-
-            return Task.CompletedTask;
-        }));
-    });
-    await bus.StartAsync();
-    try
-    {
-        var area = Guid.NewGuid();
-        Task Publish(List<CallRecord> batch) => bus.Publish(new CallRecordsIngested
-        {
-            BatchId = Guid.NewGuid(),
-            AreaId = area,
-            AcceptedAt = DateTimeOffset.UtcNow,
-            Records = batch.Select(r => r with { IngestionTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }).ToList(),
-        });
-        await Pace.RunAsync(rate, batchSize, warmUpSeconds, Publish);
-        Volatile.Write(ref measureFrom, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        var sent = await Pace.RunAsync(rate, batchSize, seconds, Publish);
-        await Eventually.Until(() => { lock (latencies) { return latencies.Count >= sent; } }, TimeSpan.FromSeconds(60));
-        return latencies;
-    }
-    finally
-    {
-        await bus.StopAsync();
-        await infra.DeleteRabbitMqVirtualHostAsync(vhost);
-    }
-}
-
-internal static class Pace
-{
-    /// <summary>Sends batches at a steady rate for the given seconds; returns how many records went out.</summary>
-    public static async Task<int> RunAsync(int rate, int batchSize, int seconds, Func<List<CallRecord>, Task> send)
-    {
-        var interval = TimeSpan.FromSeconds(batchSize / (double)rate);
-        var clock = Stopwatch.StartNew();
-        var inFlight = new List<Task>();
-        var count = 0;
-        for (var i = 0; clock.Elapsed < TimeSpan.FromSeconds(seconds); i++)
-        {
-            var due = interval * i;
-            if (due > clock.Elapsed)
-            {
-                await Task.Delay(due - clock.Elapsed);
-            }
-
-            var batch = Enumerable.Range(0, batchSize).Select(_ => new CallRecord
-            {
-                RequestUuid = Guid.NewGuid().ToString(),
-                RequestTime = DateTimeOffset.UtcNow,
-                ApiKey = "key-0123456789",
-                ServiceName = "Weather API",
-                EndpointName = "forecast",
-                HttpStatusCode = 200,
-                SrcIp = "10.0.0.1",
-                TotalRequestExecTime = 0.05,
-            }).ToList();
-            count += batch.Count;
-            inFlight.Add(send(batch));
-            inFlight.RemoveAll(t => t.IsCompletedSuccessfully);
-        }
-
-        await Task.WhenAll(inFlight);
-        return count;
-    }
-}
+    RequestUuid = Guid.NewGuid().ToString(),
+    RequestTime = DateTimeOffset.UtcNow,
+    ApiKey = "key-0123456789",
+    ServiceName = "Weather API",
+    EndpointName = "forecast",
+    HttpStatusCode = 200,
+    SrcIp = "10.0.0.1",
+    TotalRequestExecTime = 0.05,
+})];
 
 internal static class Stats
 {

@@ -3,16 +3,17 @@ using CallLogs.Testing;
 
 namespace CallLogs.Bench.SystemBench;
 
-internal sealed record BaselineRates(double Broker, double Copy, string Source, int Records);
+internal sealed record BaselineRates(double Broker, double Copy, string Source, int Records, int LatencyRate, Latency BrokerLatency);
 
 /// <summary>
 /// The raw broker and raw COPY rates, measured on private servers once the system is stopped, with records shaped as
 /// the gateways' and in batches of the same size: the baselines of bench/IngestBench, except that the COPY's json
-/// column is written with <see cref="CallRecordFields.ToFlatJson"/> instead of ingest's internal writer.
+/// column is written with <see cref="CallRecordFields.ToFlatJson"/> instead of ingest's internal writer. Then the raw
+/// broker's latency at the sustained rate, as bench/StreamBench measures it, for the subscribers' latency to stand beside.
 /// </summary>
 internal static class Baselines
 {
-    public static async Task<BaselineRates> MeasureAsync(int records, int batchSize, int concurrency)
+    public static async Task<BaselineRates> MeasureAsync(int records, int batchSize, int concurrency, int sustainedRate)
     {
         var infra = new Infrastructure();
         await infra.InitializeAsync();
@@ -28,7 +29,11 @@ internal static class Baselines
             Progress.Log($"raw MassTransit publish + consume: {Progress.Num(broker)} records/s");
             var copy = await CopyAsync(infra, area, batches);
             Progress.Log($"raw binary COPY: {Progress.Num(copy)} records/s");
-            return new BaselineRates(broker, copy, infra.Source, total);
+            var latencies = await BrokerBaseline.LatenciesAsync(infra, sustainedRate, batchSize, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(30),
+                _ => [.. Enumerable.Range(0, batchSize).Select(i => Records.Make(hour, i))]);
+            var latency = Latency.Of(latencies);
+            Progress.Log($"raw MassTransit publish → consume at {Progress.Num(sustainedRate)} records/s: p50 {Progress.Num(latency.P50)} ms, p99 {Progress.Num(latency.P99)} ms");
+            return new BaselineRates(broker, copy, infra.Source, total, sustainedRate, latency);
         }
         finally
         {

@@ -249,9 +249,11 @@ internal sealed class Gateways : IAsyncDisposable
                 using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/areas/{area}/call-records") { Content = new ByteArrayContent(body) };
                 request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+                var sentAt = Stopwatch.GetTimestamp();
                 using var response = await _http.SendAsync(request);
                 if (response.StatusCode == HttpStatusCode.OK)
                 {
+                    _phase.Value.AddAnswer(Stopwatch.GetElapsedTime(sentAt).TotalMilliseconds);
                     using var answer = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync());
                     var root = answer.RootElement;
                     var accepted = Count(root, "accepted") + Count(root, "duplicates");

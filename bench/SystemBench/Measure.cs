@@ -34,6 +34,7 @@ internal sealed class Phase(string name, int target)
 {
     private readonly Lock _gate = new();
     private readonly List<double> _latencies = [];
+    private readonly List<double> _answers = [];
     private readonly List<QueueSample> _queues = [];
     private long _accepted;
     private long _batches;
@@ -74,6 +75,23 @@ internal sealed class Phase(string name, int target)
         lock (_gate)
         {
             _latencies.AddRange(milliseconds);
+        }
+    }
+
+    /// <summary>How long ingest took to answer a batch 200 (the POST sent until its answer's headers came back), in milliseconds.</summary>
+    public void AddAnswer(double milliseconds)
+    {
+        lock (_gate)
+        {
+            _answers.Add(milliseconds);
+        }
+    }
+
+    public List<double> Answers()
+    {
+        lock (_gate)
+        {
+            return [.. _answers];
         }
     }
 
@@ -118,6 +136,7 @@ internal sealed record PhaseResult(
     bool Bounded,
     string Verdict,
     Latency Latency,
+    Latency Answers,
     long Missed)
 {
     public double AcceptedPerSecond => Accepted / Seconds;
@@ -174,7 +193,7 @@ internal sealed record PhaseResult(
 
         return new PhaseResult(phase.Name, phase.Target, seconds, phase.Accepted, phase.Batches, phase.Deferred, phase.Errors, phase.Refused,
             maxDepth, endDepth, growth, problems.Count == 0, problems.Count == 0 ? "bounded" : string.Join("; ", problems),
-            Latency.Of(phase.Latencies()), phase.Missed);
+            Latency.Of(phase.Latencies()), Latency.Of(phase.Answers()), phase.Missed);
     }
 
     public (string Queue, long Depth) Deepest()
@@ -200,7 +219,7 @@ internal sealed record PhaseResult(
     }
 }
 
-internal sealed record CpuRow(string Process, double Seconds, double MicrosPerRecord, double Cores);
+internal sealed record CpuRow(string Process, double Seconds, double MicrosPerRecord, double Cores, string Nice);
 
 internal sealed record MemoryRow(string Process, int Processes, double PeakMegabytes);
 
@@ -346,6 +365,13 @@ internal sealed class Sampler : IAsyncDisposable
         cpu["whole machine"] = MachineBusyTicks() / TicksPerSecond;
         return cpu;
     }
+
+    /// <summary>Per group: the nice values its processes' threads run at now (e.g. "10", or "0–10" when they differ).</summary>
+    public Dictionary<string, string> NiceValues() => _groups.ToDictionary(g => g.Key, g =>
+    {
+        var values = g.Value.SelectMany(ServiceProcesses.ThreadNiceValues).Distinct().Order().ToList();
+        return values.Count switch { 0 => "–", 1 => $"{values[0]}", _ => $"{values[0]}–{values[^1]}" };
+    });
 
     /// <summary>Per group: the number of processes seen and the highest peak RSS of any one of them.</summary>
     public List<MemoryRow> PeakMemory()

@@ -28,7 +28,7 @@ try
     Log($"system benchmark: {settings.Describe()}");
     var run = await RunSystemAsync(settings, abort.Token);
     Log("system stopped; measuring the baselines on private servers");
-    var baselines = await Baselines.MeasureAsync(settings.BaselineRecords, settings.BatchSize, settings.Concurrency);
+    var baselines = await Baselines.MeasureAsync(settings.BaselineRecords, settings.BatchSize, settings.Concurrency, (int)run.Sustained.Target);
     var markdown = Report.Markdown(settings, run, baselines);
     Console.WriteLine();
     Console.WriteLine(markdown);
@@ -140,6 +140,7 @@ static async Task<SystemResult> RunSystemAsync(Settings settings, CancellationTo
     var cpuBefore = sampler.CpuSeconds();
     var sustained = await RunPhaseAsync("sustained", sustainedRate, settings.Top, current, gateways, sampler, subscribers, abort);
     var cpuAfter = sampler.CpuSeconds();
+    var nice = sampler.NiceValues();
     Log(Describe(sustained));
 
     current.Value = new Phase("export", 0);
@@ -153,7 +154,7 @@ static async Task<SystemResult> RunSystemAsync(Settings settings, CancellationTo
     var cpu = cpuAfter.Select(c =>
     {
         var seconds = c.Value - cpuBefore.GetValueOrDefault(c.Key);
-        return new CpuRow(c.Key, seconds, seconds * 1e6 / Math.Max(1, sustained.Accepted), seconds / sustained.Seconds);
+        return new CpuRow(c.Key, seconds, seconds * 1e6 / Math.Max(1, sustained.Accepted), seconds / sustained.Seconds, nice.GetValueOrDefault(c.Key, ""));
     }).ToList();
     var memory = sampler.PeakMemory();
     Log($"stopping the system; {subscribers.Summary}");
@@ -191,7 +192,7 @@ static string Describe(PhaseResult p)
     var (growing, growth) = p.FastestGrowing();
     return $"{p.Name}: target {Num(p.Target)}/s, accepted {Num(p.AcceptedPerSecond)}/s ({Num(p.Accepted)} records in {Num(p.Batches)} batches), " +
         $"{p.Deferred} deferred, {p.Errors} errors, {p.Refused} records refused; deepest queue {deepest} (max {Num(depth)}), " +
-        $"fastest growing {growing} ({growth.ToString("N1", CultureInfo.InvariantCulture)} msg/s in the second half); subscribers p50 {Num(p.Latency.P50)} ms, " +
+        $"fastest growing {growing} ({growth.ToString("N1", CultureInfo.InvariantCulture)} msg/s in the second half); ingest answered p50 {Num(p.Answers.P50)} ms, p99 {Num(p.Answers.P99)} ms; subscribers p50 {Num(p.Latency.P50)} ms, " +
         $"p99 {Num(p.Latency.P99)} ms over {Num(p.Latency.Count)} records ({p.Missed} missed) -> {(p.Bounded ? "BOUNDED" : "NOT BOUNDED: " + p.Verdict)}";
 }
 
@@ -357,11 +358,12 @@ internal static class Report
             by a token bucket at the step's target rate; a 503 or 429 is retried with the same batch after its Retry-After ("deferred").
             The export service runs two hours ahead with no grace period and polls every 10 s (its default): every record is in an
             hour that has closed, so each pass writes a further object per profile with what was staged since (the late-records path).
+            The CPU table gives the nice value each process ran at (export's settings give it 10, so that the live paths get the cores first: docs/operations.md).
             Each ramp step is held {settings.Step.TotalSeconds:F0} s; the ramp stops at the first step that is not bounded, and the highest
             bounded rate is then held {settings.Top.TotalSeconds:F0} s (sustained). Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.
 
-            | phase | target records/s | accepted records/s | batches | deferred | errors | deepest queue (max messages) | fastest-growing queue (messages/s, 2nd half) | subscribers p50 ms | p99 ms | bounded |
-            |---|---:|---:|---:|---:|---:|---|---|---:|---:|---|
+            | phase | target records/s | accepted records/s | batches | deferred | errors | deepest queue (max messages) | fastest-growing queue (messages/s, 2nd half) | ingest's answer p50 ms | p99 ms | subscribers p50 ms | p99 ms | bounded |
+            |---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---|
             """);
         foreach (var p in phases)
         {
@@ -369,15 +371,22 @@ internal static class Report
             var (growing, growth) = p.FastestGrowing();
             var name = ReferenceEquals(p, sustained) ? $"**sustained ({p.Seconds:F0} s)**" : $"{p.Name} ({p.Seconds:F0} s)";
             text.AppendLine($"| {name} | {F(p.Target)} | {F(p.AcceptedPerSecond)} | {F(p.Batches)} | {F(p.Deferred)} | {F(p.Errors)} | {deepest} ({F(depth)}) | " +
-                $"{growing} ({F1(growth)}) | {F(p.Latency.P50)} | {F(p.Latency.P99)} | {(p.Bounded ? "yes" : "no: " + p.Verdict)} |");
+                $"{growing} ({F1(growth)}) | {F(p.Answers.P50)} | {F(p.Answers.P99)} | {F(p.Latency.P50)} | {F(p.Latency.P99)} | {(p.Bounded ? "yes" : "no: " + p.Verdict)} |");
         }
 
         text.AppendLine();
         text.AppendLine("""
             Bounded: accepted ≥ 95% of the target, ingest deferred at most 1% of the batches it answered, and no queue grew in the
-            second half of the phase (by more than 100 messages and 20%). Subscriber latency: time a subscriber parsed the
-            frame − the record's `ingestion_time` (set when ingest accepted it), over every record each subscriber received.
+            second half of the phase (by more than 100 messages and 20%). Ingest's answer: time from a batch's POST being sent
+            to its 200 answer (ingest publishes the batch before it answers). Subscriber latency: time a subscriber parsed the
+            frame − the record's `ingestion_time` (set when ingest read the request), over every record each subscriber received.
             """);
+        var broker = baselines.BrokerLatency;
+        text.AppendLine();
+        text.AppendLine($"Beside it, the raw broker's latency at the sustained phase's rate ({F(baselines.LatencyRate)} records/s in batches of {settings.BatchSize}, " +
+            $"published and consumed in one process on private servers after the system stopped; consume time − publish time): p50 {F(broker.P50)} ms, " +
+            $"p99 {F(broker.P99)} ms. The subscribers' p99 in the sustained phase is **{F1(sustained.Latency.P99 / Math.Max(1, broker.P99))}× the raw broker's** " +
+            "(issue 20: at most 3×), their p50 " + F1(sustained.Latency.P50 / Math.Max(1, broker.P50)) + "× its p50.");
 
         var queues = phases.SelectMany(p => p.MaxDepth).Where(q => q.Value > 0).Select(q => q.Key).Distinct().Order().ToList();
         text.AppendLine();
@@ -434,12 +443,12 @@ internal static class Report
             CPU over the sustained phase ({F(sustained.Accepted)} records accepted in {sustained.Seconds:F0} s; user + system time of each
             process, its children and the children it reaped, from /proc):
 
-            | process | CPU s | µs per record | cores (average) |
-            |---|---:|---:|---:|
+            | process | CPU s | µs per record | cores (average) | nice |
+            |---|---:|---:|---:|---:|
             """);
         foreach (var row in run.Cpu)
         {
-            text.AppendLine($"| {row.Process} | {F1(row.Seconds)} | {F1(row.MicrosPerRecord)} | {R(row.Cores)} |");
+            text.AppendLine($"| {row.Process} | {F1(row.Seconds)} | {F1(row.MicrosPerRecord)} | {R(row.Cores)} | {row.Nice} |");
         }
 
         text.AppendLine("""

@@ -77,6 +77,34 @@ public static class ServiceProcesses
         return string.Join(", ", instances.Select((i, n) => $"{i.Id} (pid {i.Pid}) {(health[n] ? "healthy" : "NOT healthy")}"));
     }
 
+    /// <summary>The nice value of each thread of a process, from <c>/proc/{pid}/task/{tid}/stat</c> (its 19th field); empty once it has ended.</summary>
+    public static List<int> ThreadNiceValues(int pid)
+    {
+        var values = new List<int>();
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                try
+                {
+                    var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // the name in parentheses may hold spaces; fields from the 3rd
+                    values.Add(int.Parse(fields[19 - 3], System.Globalization.CultureInfo.InvariantCulture));
+                }
+                catch (IOException)
+                {
+                    // The thread ended meanwhile.
+                }
+            }
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // The process ended.
+        }
+
+        return values;
+    }
+
     /// <summary>The PostgreSQL server started from the run's data folder (its children name no folder on their command line).</summary>
     public static int Postmaster(string dataDirectory)
     {

@@ -45,6 +45,8 @@ public sealed class ServiceFactory<TEntryPoint> : WebApplicationFactory<TEntryPo
             // Tests drive services faster than any one caller should in use; a test of the limits sets its own.
             ["RateLimiting:PermitsPerSecond"] = "100000",
             ["RateLimiting:Burst"] = "100000",
+            // The service runs inside the test process: its CPU priority would be the tests' (and every other service's in it).
+            ["CpuPriority:Nice"] = "0",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {
