@@ -1,11 +1,17 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.WebSockets;
+using System.Data.Common;
 using System.Text.Json;
 using CallLogs.ServiceDefaults.Auth;
 using CallLogs.Stream.Apis;
 using CallLogs.Stream.Data;
+using CallLogs.Stream.Subscriptions;
 using CallLogs.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Npgsql;
 
 namespace CallLogs.Stream.Tests;
@@ -65,6 +71,56 @@ public sealed class StreamFaultTests(Infrastructure infra)
         foreach (var socket in hung)
         {
             socket.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task A_subscriber_admitted_while_the_heartbeat_checks_the_tokens_of_the_others_is_not_closed_as_disabled()
+    {
+        var tokenCheck = new OnTokenCheck();
+        await using var service = await ServiceFactory<StreamDbContext>.StartAsync(infra, "stream", new Dictionary<string, string?>
+        {
+            ["Stream:HeartbeatInterval"] = "00:01:00", // the beat below is the test's own
+            ["Stream:LeaseTimeToLive"] = "00:05:00",
+        }, services => services.ConfigureDbContext<StreamDbContext>(o => o.AddInterceptors(tokenCheck)), kestrel: true);
+        var (first, second) = (Guid.NewGuid(), Guid.NewGuid());
+        using var firstAdmin = service.CreateClient(infra.Tokens.Issue(Roles.AreaAdmin, first, "admin"));
+        using var secondAdmin = service.CreateClient(infra.Tokens.Issue(Roles.AreaAdmin, second, "admin"));
+        var firstChannel = await CreateChannelAsync(firstAdmin, first);
+        var secondChannel = await CreateChannelAsync(secondAdmin, second);
+        using var early = await TryConnectAsync(service.BaseAddress, first, firstChannel);
+        Assert.NotNull(early);
+        var registry = service.Services.GetRequiredService<SubscriberRegistry>();
+        await Eventually.Until(() => registry.All.Count == 1, TimeSpan.FromSeconds(10), "the first subscriber is registered");
+
+        // The heartbeat has taken its list of subscriptions and asks which of their tokens are enabled: another one joins now.
+        ClientWebSocket? late = null;
+        tokenCheck.Once = async () => late = await TryConnectAsync(service.BaseAddress, second, secondChannel);
+        await service.Services.GetServices<IHostedService>().OfType<LeaseHeartbeat>().Single().RunOnceAsync(CancellationToken.None);
+
+        Assert.NotNull(late);
+        Assert.Equal(2, registry.All.Count);
+        Assert.All(registry.All, s => Assert.False(s.Closed.IsCancellationRequested));
+        late.Dispose();
+    }
+
+    /// <summary>Runs what <see cref="Once"/> is given when the heartbeat's query of enabled tokens is about to run, once.</summary>
+    private sealed class OnTokenCheck : DbCommandInterceptor
+    {
+        private Func<Task>? _once;
+
+        public Func<Task> Once { set => _once = value; }
+
+        public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData,
+            InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+        {
+            if (command.CommandText.Contains("access_tokens", StringComparison.Ordinal) && command.CommandText.Contains("JOIN", StringComparison.Ordinal)
+                && Interlocked.Exchange(ref _once, null) is { } once)
+            {
+                await once();
+            }
+
+            return result;
         }
     }
 

@@ -69,7 +69,8 @@ public sealed partial class LeaseHeartbeat(IServiceScopeFactory scopes, Subscrib
             var allowed = await db.AccessTokens.Where(t => tokens.Contains(t.Id) && t.Enabled)
                 .Join(db.Channels.Where(c => c.Enabled), t => t.ChannelId, c => c.Id, (t, c) => t.Id)
                 .ToListAsync(cancellationToken);
-            await registry.CloseAsync(s => !allowed.Contains(s.TokenId), "The access token or the channel was disabled.");
+            // Only the subscriptions whose tokens were looked up: one admitted meanwhile, with a token not among them, is not "disabled".
+            await Task.WhenAll(local.Where(s => !allowed.Contains(s.TokenId)).Select(s => s.CloseAsync("The access token or the channel was disabled.")));
 
             // Masking as stored, should a change event have been missed.
             var channels = local.Select(s => s.ChannelId).Distinct().ToList();
