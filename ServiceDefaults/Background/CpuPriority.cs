@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Diagnostics;
 using System.Globalization;
@@ -23,10 +24,10 @@ public sealed class CpuPriorityOptions
 
 /// <summary>
 /// Gives the process the nice value of <see cref="CpuPriorityOptions.Nice"/>. Linux keeps a nice value per thread and a
-/// new thread takes its creator's, so every thread of the process is set when the host starts and again every minute
-/// (threads the runtime started before, or from threads it had before, such as the garbage collector's). A thread
-/// already nicer than that (the operator started the service with <c>nice</c>) is left as it is. Elsewhere the
-/// process's priority class goes below normal.
+/// new thread takes its creator's, so every thread of the process is set when the host starts, and again every minute
+/// for a thread started since by one that was not set yet. A thread already nicer than that (the operator started the
+/// service under <c>nice</c>) is left as it is. A platform that refuses is logged once and the service runs on as it
+/// was started. Elsewhere than Linux the process's priority class goes below normal.
 /// </summary>
 public sealed partial class CpuPriority(IOptions<CpuPriorityOptions> options, ILogger<CpuPriority> logger) : BackgroundService
 {
@@ -40,18 +41,18 @@ public sealed partial class CpuPriority(IOptions<CpuPriorityOptions> options, IL
             return;
         }
 
-        if (!OperatingSystem.IsLinux())
-        {
-            using var process = Process.GetCurrentProcess();
-            process.PriorityClass = ProcessPriorityClass.BelowNormal;
-            LogPriorityClass(logger, nice);
-            return;
-        }
-
-        LogNice(logger, nice, Apply(nice));
-        using var timer = new PeriodicTimer(Interval);
         try
         {
+            if (!OperatingSystem.IsLinux())
+            {
+                using var process = Process.GetCurrentProcess();
+                process.PriorityClass = ProcessPriorityClass.BelowNormal;
+                LogPriorityClass(logger, nice);
+                return;
+            }
+
+            LogNice(logger, nice, Apply(nice));
+            using var timer = new PeriodicTimer(Interval);
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 Apply(nice);
@@ -59,6 +60,10 @@ public sealed partial class CpuPriority(IOptions<CpuPriorityOptions> options, IL
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or DllNotFoundException or EntryPointNotFoundException or Win32Exception)
+        {
+            LogNotApplied(logger, e, nice);
         }
     }
 
@@ -85,9 +90,6 @@ public sealed partial class CpuPriority(IOptions<CpuPriorityOptions> options, IL
         return threads;
     }
 
-    /// <summary>The nice value of one thread (Linux: <c>which</c> PRIO_PROCESS with a thread id); for tests.</summary>
-    public static int NiceOf(int threadId) => getpriority(PrioProcess, threadId);
-
     private const int PrioProcess = 0;
 
     [DllImport("libc", SetLastError = true)]
@@ -98,6 +100,9 @@ public sealed partial class CpuPriority(IOptions<CpuPriorityOptions> options, IL
 
     [LoggerMessage(Level = LogLevel.Information, Message = "CPU priority: nice {Nice} on the {Threads} threads of the process, and on new ones every minute")]
     private static partial void LogNice(ILogger logger, int nice, int threads);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "CPU priority: nice {Nice} could not be set on this platform; the service runs at the priority it was started with")]
+    private static partial void LogNotApplied(ILogger logger, Exception exception, int nice);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "CPU priority: nice {Nice} asked for; the process's priority class is below normal")]
     private static partial void LogPriorityClass(ILogger logger, int nice);
