@@ -4,6 +4,9 @@ using CallLogs.AppHost.Operations;
 var builder = DistributedApplication.CreateBuilder(args);
 var servers = new Servers(builder);   // containers when an engine answers, else executables; Infrastructure:Mode forces one
 var tokens = new LocalTokens(builder);
+// The key call records' secrets are sealed with (ingest seals, export and stream open): generated once, kept in the
+// AppHost's user secrets, since what it sealed outlives the run; Parameters:sealing-key sets it.
+var sealingKey = builder.AddParameter("sealing-key", new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
 
 var messaging = servers.AddRabbitMQ("messaging");
 var postgres = servers.AddPostgres("postgres");
@@ -21,6 +24,7 @@ var profile = builder.AddService<Projects.CallLogs_Profile>("profile", tokens)
     .WithReference(profileDb).WaitFor(profileDb);
 
 var ingest = builder.AddService<Projects.CallLogs_Ingest>("ingest", tokens)
+    .WithEnvironment("Sealing__Key", sealingKey)
     .WithReference(messaging).WaitFor(messaging)
     .WithReference(ingestDb).WaitFor(ingestDb);
 
@@ -30,12 +34,14 @@ var telephony = builder.AddService<Projects.CallLogs_Telephony>("telephony", tok
     .WithCallLogRegenerationCommand(tokens);
 
 var export = builder.AddService<Projects.CallLogs_Export>("export", tokens)
+    .WithEnvironment("Sealing__Key", sealingKey)
     .WithReference(messaging).WaitFor(messaging)
     .WithReference(exportDb).WaitFor(exportDb)
     .WithReference(storage).WaitFor(storage)
     .WithReExportCommand(tokens);
 
 var stream = builder.AddService<Projects.CallLogs_Stream>("stream", tokens)
+    .WithEnvironment("Sealing__Key", sealingKey)
     .WithReference(messaging).WaitFor(messaging)
     .WithReference(streamDb).WaitFor(streamDb);
 

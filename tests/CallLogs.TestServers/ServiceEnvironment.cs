@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Npgsql;
 
 namespace CallLogs.TestServers;
@@ -9,6 +10,9 @@ namespace CallLogs.TestServers;
 /// </summary>
 public static class ServiceEnvironment
 {
+    /// <summary>The Sealing:Key of every service this process starts (they must agree: ingest seals, export and stream open).</summary>
+    private static readonly string SealingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
     public static Dictionary<string, string?> For(string service, InfrastructureEndpoints endpoints, string signingKey,
         IReadOnlyDictionary<string, int> ports, string? databaseName = null)
     {
@@ -25,6 +29,7 @@ public static class ServiceEnvironment
             ["ConnectionStrings__storage"] = endpoints.S3,
             ["RabbitMq__ManagementUrl"] = endpoints.RabbitMqManagement.ToString(),
             ["Auth__SigningKey"] = signingKey,
+            ["Sealing__Key"] = SealingKey,
         };
         foreach (var (other, port) in ports)
         {

@@ -36,6 +36,9 @@ public sealed class Infrastructure : IAsyncLifetime
     public string SigningKey { get; } = TokenIssuer.NewSigningKey();
     public TokenIssuer Tokens => new(SigningKey);
 
+    /// <summary>The Sealing:Key of every service these tests start (call records' secrets are sealed with it).</summary>
+    public string SealingKey { get; } = TokenIssuer.NewSigningKey();
+
     /// <summary>Where the servers came from: environment, testcontainers or private.</summary>
     public string Source { get; private set; } = "";
 

@@ -40,6 +40,7 @@ public sealed class ServiceFactory<TEntryPoint> : WebApplicationFactory<TEntryPo
             [$"ConnectionStrings:{serviceName}db"] = await infrastructure.NewDatabaseAsync(),
             ["ConnectionStrings:storage"] = infrastructure.S3ConnectionString,
             ["Auth:SigningKey"] = infrastructure.SigningKey,
+            ["Sealing:Key"] = infrastructure.SealingKey,
             ["OTEL_SERVICE_NAME"] = serviceName,
             ["RabbitMq:ManagementUrl"] = infrastructure.RabbitMqManagementUri.ToString(),
             // Tests drive services faster than any one caller should in use; a test of the limits sets its own.

@@ -7,6 +7,7 @@ using CallLogs.Export.Data;
 using CallLogs.Export.Domain;
 using CallLogs.Export.Extensions;
 using CallLogs.ServiceDefaults;
+using CallLogs.ServiceDefaults.Secrets;
 using CallLogs.ServiceDefaults.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -23,7 +24,7 @@ namespace CallLogs.Export.Exporting;
 /// and the mark a profile was planned with only ever grows, so an instance that read an older mark than another
 /// still cuts above everything the other has covered.
 /// </summary>
-public sealed partial class HourPlanner(ExportDbContext db, IOptions<ExportOptions> options, TimeProvider clock, ILogger<HourPlanner> logger)
+public sealed partial class HourPlanner(ExportDbContext db, SecretSeal seal, IOptions<ExportOptions> options, TimeProvider clock, ILogger<HourPlanner> logger)
 {
     private static readonly Counter<long> HoursLost = Telemetry.Meter.CreateCounter<long>(
         "calllogs.export.hours_lost_late", description: "Hours of a profile never exported because planning reached them only after the maximum lateness");
@@ -135,7 +136,7 @@ public sealed partial class HourPlanner(ExportDbContext db, IOptions<ExportOptio
                 .GroupBy(o => o.HourStart).Select(g => new { SeqTo = g.Max(o => o.SeqTo), Extraction = g.Max(o => o.ExtractionTime) })
                 .FirstOrDefaultAsync(cancellationToken);
             var from = previous?.SeqTo ?? 0;
-            await using var any = ObjectRecords.Command(connection, "SELECT EXISTS (SELECT 1 FROM staged_records s WHERE {0})", copy.AreaId, profile, hour, from, high);
+            await using var any = ObjectRecords.Command(connection, "SELECT EXISTS (SELECT 1 FROM staged_records s WHERE {0})", copy.AreaId, profile, hour, from, high, seal);
             if (from < high && (bool)(await any.ExecuteScalarAsync(cancellationToken))!)
             {
                 // A new extraction time gives a new key, even when the hour's previous object was planned in the same second.

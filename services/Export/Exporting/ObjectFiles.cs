@@ -8,6 +8,7 @@ using CallLogs.Contracts;
 using CallLogs.Export.Data;
 using CallLogs.Export.Domain;
 using CallLogs.ServiceDefaults;
+using CallLogs.ServiceDefaults.Secrets;
 using Npgsql;
 
 namespace CallLogs.Export.Exporting;
@@ -19,7 +20,7 @@ namespace CallLogs.Export.Exporting;
 /// enabled): a change to any of them builds a new file, nothing else does. Files nobody came back for are removed
 /// after a day.
 /// </summary>
-public sealed partial class ObjectFiles(NpgsqlDataSource dataSource, TimeProvider clock, ILogger<ObjectFiles> logger)
+public sealed partial class ObjectFiles(NpgsqlDataSource dataSource, SecretSeal seal, TimeProvider clock, ILogger<ObjectFiles> logger)
 {
     public static readonly string Folder = Path.Combine(Path.GetTempPath(), "calllogs-export");
 
@@ -168,7 +169,7 @@ public sealed partial class ObjectFiles(NpgsqlDataSource dataSource, TimeProvide
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var query = new NpgsqlCommand { Connection = connection };
         var matches = building.Select((b, i) =>
-            $"({ObjectRecords.Condition(query.Parameters, $"o{i}_", areaId, b.Part.Profile, hour, b.Part.Item.SeqFrom, b.Part.Item.SeqTo)}) AS m{i}");
+            $"({ObjectRecords.Condition(query.Parameters, $"o{i}_", areaId, b.Part.Profile, hour, b.Part.Item.SeqFrom, b.Part.Item.SeqTo, seal)}) AS m{i}");
         var names = string.Join(", ", building.Select((_, i) => $"m{i}"));
         query.Parameters.AddWithValue("area", areaId);
         query.Parameters.AddWithValue("hour", hour);
@@ -187,7 +188,8 @@ public sealed partial class ObjectFiles(NpgsqlDataSource dataSource, TimeProvide
         await using var reader = await query.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var values = reader.GetFieldValue<string?[]>(0);
+            // Staged with their secrets sealed: opened once for every object, each masking them as its profile says.
+            var values = seal.Open(reader.GetFieldValue<string?[]>(0));
             for (var i = 0; i < building.Count; i++)
             {
                 if (reader.GetBoolean(i + 1))

@@ -1,5 +1,6 @@
 using System.Globalization;
 using CallLogs.Contracts;
+using CallLogs.ServiceDefaults.Secrets;
 using Npgsql;
 
 namespace CallLogs.Export.Exporting;
@@ -13,10 +14,10 @@ internal static class ObjectRecords
 {
     /// <summary>A command for <paramref name="sql"/>, whose <c>{0}</c> is replaced by the condition on <c>staged_records s</c>.</summary>
     public static NpgsqlCommand Command(NpgsqlConnection connection, string sql, Guid areaId, ExportProfileSnapshot profile, DateTimeOffset hour,
-        long seqFrom, long seqTo)
+        long seqFrom, long seqTo, SecretSeal seal)
     {
         var command = new NpgsqlCommand { Connection = connection };
-        command.CommandText = string.Format(CultureInfo.InvariantCulture, sql, Condition(command.Parameters, "", areaId, profile, hour, seqFrom, seqTo));
+        command.CommandText = string.Format(CultureInfo.InvariantCulture, sql, Condition(command.Parameters, "", areaId, profile, hour, seqFrom, seqTo, seal));
         return command;
     }
 
@@ -27,7 +28,7 @@ internal static class ObjectRecords
     /// several objects can be in one command.
     /// </summary>
     public static string Condition(NpgsqlParameterCollection parameters, string prefix, Guid areaId, ExportProfileSnapshot profile, DateTimeOffset hour,
-        long seqFrom, long seqTo)
+        long seqFrom, long seqTo, SecretSeal seal)
     {
         var from = hour > profile.CollectFrom ? hour : profile.CollectFrom;
         var to = profile.CollectUntil is { } until && until < hour.AddHours(1) ? until : hour.AddHours(1);
@@ -39,7 +40,7 @@ internal static class ObjectRecords
         parameters.AddWithValue($"{prefix}seq_to", seqTo);
         return $"""
             s.area_id = @{prefix}area AND s.request_time >= @{prefix}from AND s.request_time < @{prefix}to AND s.seq > @{prefix}seq_from AND s.seq <= @{prefix}seq_to
-              {Filters(profile.Filters, parameters, prefix)}
+              {Filters(profile.Filters, parameters, prefix, seal)}
               AND EXISTS (SELECT 1 FROM enabled_periods p WHERE p.profile_id = @{prefix}profile AND s.request_time >= p."from" AND (p.until IS NULL OR s.request_time < p.until))
             """;
     }
@@ -47,9 +48,10 @@ internal static class ObjectRecords
     /// <summary>
     /// The profile's filters as SQL: within one field <c>is</c> keeps a record whose value is one of the listed ones and
     /// <c>is not</c> one whose value is none of them (a missing value is none of them); across fields all must hold.
-    /// API Definition matches the service name or id. A field's operator is the one of its first filter.
+    /// API Definition matches the service name or id; an API Key is staged sealed, so a key matches in each form it can
+    /// be staged in (<see cref="SecretSeal.StoredForms"/>). A field's operator is the one of its first filter.
     /// </summary>
-    private static string Filters(IReadOnlyList<ExportFilter> filters, NpgsqlParameterCollection parameters, string prefix)
+    private static string Filters(IReadOnlyList<ExportFilter> filters, NpgsqlParameterCollection parameters, string prefix, SecretSeal seal)
     {
         var sql = new List<string>();
         foreach (var field in filters.GroupBy(f => f.Field))
@@ -65,6 +67,10 @@ internal static class ObjectRecords
             if (field.Key == FilterField.ResponseCode)
             {
                 parameters.AddWithValue(name, values.Select(v => int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var code) ? code : -1).ToArray());
+            }
+            else if (field.Key == FilterField.ApiKey)
+            {
+                parameters.AddWithValue(name, values.SelectMany(seal.StoredForms).ToArray());
             }
             else
             {

@@ -4,6 +4,7 @@ using CallLogs.Export.Exporting;
 using CallLogs.ServiceDefaults.Data;
 using CallLogs.ServiceDefaults.Messaging;
 using CallLogs.ServiceDefaults.Outbox;
+using CallLogs.ServiceDefaults.Secrets;
 using CallLogs.ServiceDefaults.Storage;
 using FluentValidation;
 using MassTransit;
@@ -29,6 +30,7 @@ public static class Extensions
             bus.AddConsumer<AreaRenamedConsumer, AreaRenamedConsumerDefinition>();
         });
         builder.AddS3Storage();
+        builder.AddSecretSeal();
         builder.Services.AddValidatorsFromAssemblyContaining<ExportDbContext>(includeInternalTypes: true);
         builder.Services.AddSingleton<ObjectFiles>();
         builder.Services.AddScoped<HourPlanner>();

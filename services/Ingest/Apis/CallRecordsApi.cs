@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CallLogs.Contracts;
+using CallLogs.ServiceDefaults.Secrets;
 using CallLogs.Ingest.Backpressure;
 using CallLogs.Ingest.Data;
 using CallLogs.Ingest.Domain;
@@ -140,12 +141,13 @@ public static class CallRecordsApi
 
     /// <summary>
     /// An area's call records, newest first, as JSON (default) or CSV (<c>format=csv</c> or <c>Accept: text/csv</c>).
-    /// api_key and oauth_access_token are masked for area viewers by the rule of exports and streams
+    /// Their sealed secrets are opened (<see cref="SecretSeal"/>); api_key and oauth_access_token are masked for area viewers
+    /// wherever they appear, by the rule of exports and streams
     /// (<see cref="Masking"/>, <see cref="IngestOptions.ViewerUnmaskedCharacters"/> kept at each end); only area admins
     /// and platform admins, who set up the gateways, exports and streams that carry the keys anyway, see them raw.
     /// </summary>
     public static async Task<IResult> ListCallRecords(Guid areaId, [AsParameters] CallRecordQuery query, HttpContext http, CallRecordStore store,
-        TimeProvider clock, IOptions<IngestOptions> options, CancellationToken cancellationToken)
+        SecretSeal seal, TimeProvider clock, IOptions<IngestOptions> options, CancellationToken cancellationToken)
     {
         var (start, end) = query.Window(clock.GetUtcNow());
         var before = query.ContinuationToken is { } token ? ContinuationToken.TryRead(token) : null;
@@ -168,37 +170,45 @@ public static class CallRecordsApi
             Csv.AppendRow(text, CallRecordFields.Names);
             foreach (var row in page)
             {
-                var record = JsonSerializer.Deserialize<CallRecord>(row.Json, CallRecordStore.Json)!;
-                if (maskKeep is { } keep)
-                {
-                    record = record with { ApiKey = Masking.Mask(record.ApiKey, keep), OauthAccessToken = Masking.Mask(record.OauthAccessToken, keep) };
-                }
-
-                Csv.AppendRow(text, CallRecordFields.Values(record));
+                var values = seal.Open(CallRecordFields.Values(JsonSerializer.Deserialize<CallRecord>(row.Json, CallRecordStore.Json)!));
+                Csv.AppendRow(text, maskKeep is { } keep ? Masking.MaskRecord(values, keep) : values);
             }
 
             return TypedResults.Text(text.ToString(), "text/csv; charset=utf-8");
         }
 
-        return TypedResults.Ok(new CallRecordsPage(page.Select(r => Item(r.Json, maskKeep)).ToList(), next));
+        return TypedResults.Ok(new CallRecordsPage(page.Select(r => Item(r.Json, maskKeep, seal)).ToList(), next));
     }
 
     public const int MaxPageSize = 1000;
 
-    /// <summary>A stored record as the API shows it: as stored, or with its secrets masked.</summary>
-    private static JsonElement Item(string json, int? maskKeep)
+    /// <summary>
+    /// A stored record as the API shows it: its sealed secrets opened, and for a viewer masked wherever they appear (at any
+    /// depth of an unknown field too), <c>request_id</c> by <see cref="Masking.MaskRequestId"/>.
+    /// </summary>
+    private static JsonElement Item(string json, int? maskKeep, SecretSeal seal)
     {
-        if (maskKeep is not { } keep)
+        if (maskKeep is null && !json.Contains("\\u0001", StringComparison.Ordinal))
         {
             return JsonDocument.Parse(json).RootElement;
         }
 
         var item = JsonNode.Parse(json)!.AsObject();
-        foreach (var name in (ReadOnlySpan<string>)["api_key", "oauth_access_token"])
+        seal.Open(item);
+        string? Text(string name) => item[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+        var (apiKey, token, requestId) = (Text("api_key"), Text("oauth_access_token"), Text("request_id"));
+        SecretSeal.EnsureOpen(apiKey);
+        SecretSeal.EnsureOpen(token);
+        if (maskKeep is { } keep)
         {
-            if (item[name] is JsonValue value && value.TryGetValue<string>(out var secret))
+            SecretSeal.MapStrings(item, text => Masking.MaskEmbedded(text, apiKey, token, keep));
+            foreach (var (name, value) in (ReadOnlySpan<(string, string?)>)[("api_key", Masking.Mask(apiKey, keep)), ("oauth_access_token", Masking.Mask(token, keep)),
+                ("request_id", Masking.MaskEmbedded(Masking.MaskRequestId(requestId, keep), apiKey, token, keep))])
             {
-                item[name] = Masking.Mask(secret, keep);
+                if (value is not null)
+                {
+                    item[name] = value;
+                }
             }
         }
 

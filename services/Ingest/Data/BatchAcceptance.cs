@@ -2,6 +2,7 @@ using CallLogs.Contracts;
 using CallLogs.Ingest.Domain;
 using CallLogs.Ingest.Extensions;
 using CallLogs.ServiceDefaults.Data;
+using CallLogs.ServiceDefaults.Secrets;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -16,10 +17,12 @@ public sealed class BrokerUnavailableException(Exception inner) : Exception("The
 /// Accepts a batch all or nothing: in one transaction the new request ids are reserved (a duplicate of an accepted
 /// one is recognised and left out: <see cref="ReserveAllAsync"/>, then <see cref="ReserveNewAsync"/> for a batch that
 /// repeats one), the new records are written to the store with binary COPY, published as batch messages and confirmed
-/// by the broker, and only then is the transaction committed. If the broker does not confirm, the transaction rolls
+/// by the broker, and only then is the transaction committed. The records' secrets are sealed before any of it
+/// (<see cref="SecretSeal"/>). If the broker does not confirm, the transaction rolls
 /// back and the gateway's retry finds nothing reserved or stored.
 /// </summary>
-public sealed class BatchAcceptance(NpgsqlDataSource dataSource, CallRecordStore store, IPublishEndpoint publish, IOptions<IngestOptions> options)
+public sealed class BatchAcceptance(NpgsqlDataSource dataSource, CallRecordStore store, IPublishEndpoint publish, SecretSeal seal,
+    IOptions<IngestOptions> options)
 {
     public async Task<(int Accepted, int Duplicates)> AcceptAsync(Guid areaId, IReadOnlyList<CallRecord> records, DateTimeOffset now,
         int retentionDays, CancellationToken cancellationToken)
@@ -29,6 +32,8 @@ public sealed class BatchAcceptance(NpgsqlDataSource dataSource, CallRecordStore
             return (0, 0);
         }
 
+        // From here on the records' secrets are sealed: the store and the broker never see them in clear.
+        records = records.Select(seal.Seal).ToList();
         try
         {
             return await AcceptOnceAsync(areaId, records, now, retentionDays, cancellationToken);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using CallLogs.Contracts;
 using CallLogs.ServiceDefaults.Data;
+using CallLogs.ServiceDefaults.Secrets;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -20,7 +21,7 @@ public sealed record CallRecordFilter(
 /// tomorrow and the longest retention ahead; the retention job creates them ahead of time, and a batch creates at
 /// most the few it finds missing.
 /// </summary>
-public sealed class CallRecordStore(NpgsqlDataSource dataSource)
+public sealed class CallRecordStore(NpgsqlDataSource dataSource, SecretSeal seal)
 {
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private const string PartitionPrefix = "call_records_e";
@@ -145,7 +146,8 @@ public sealed class CallRecordStore(NpgsqlDataSource dataSource)
             }
         }
 
-        Where("api_key = @apiKey", "apiKey", filter.ApiKey);
+        // Keys are stored sealed (SecretSeal): the key given matches in each form it can be stored in.
+        Where("api_key = ANY(@apiKey)", "apiKey", filter.ApiKey is { } key ? seal.StoredForms(key) : null);
         Where("(service_name = @service OR service_id = @service)", "service", filter.Service);
         Where("endpoint_name = @endpoint", "endpoint", filter.Endpoint);
         Where("http_status_code = @code", "code", filter.ResponseCode);

@@ -4,6 +4,7 @@ using CallLogs.Ingest.Data;
 using CallLogs.ServiceDefaults.Data;
 using CallLogs.ServiceDefaults.Messaging;
 using CallLogs.ServiceDefaults.Outbox;
+using CallLogs.ServiceDefaults.Secrets;
 using FluentValidation;
 
 namespace CallLogs.Ingest.Extensions;
@@ -17,6 +18,7 @@ public static class Extensions
         builder.AddServiceDatabase<IngestDbContext>("ingestdb", connection: c => c.WriteBufferSize = 64 * 1024);
         builder.AddOutbox<IngestDbContext>();
         builder.AddMessaging();
+        builder.AddSecretSeal();
         builder.Services.AddValidatorsFromAssemblyContaining<IngestDbContext>(includeInternalTypes: true);
         builder.Services.AddSingleton<CallRecordStore>();
         builder.Services.AddSingleton<AreaRetentionCache>();

@@ -1,6 +1,7 @@
 using CallLogs.ServiceDefaults.Data;
 using CallLogs.ServiceDefaults.Messaging;
 using CallLogs.ServiceDefaults.Outbox;
+using CallLogs.ServiceDefaults.Secrets;
 using CallLogs.Stream.Apis;
 using CallLogs.Stream.Consumers;
 using CallLogs.Stream.Data;
@@ -38,6 +39,7 @@ public static class Extensions
             bus.AddConsumer<AreaRenamedConsumer, AreaRenamedConsumerDefinition>();
         });
         builder.Services.AddValidatorsFromAssemblyContaining<StreamDbContext>(includeInternalTypes: true);
+        builder.AddSecretSeal();
         builder.Services.AddSingleton<SubscriberRegistry>();
         builder.Services.AddScoped<SubscriptionGate>();
         builder.Services.AddHostedService<LeaseHeartbeat>();

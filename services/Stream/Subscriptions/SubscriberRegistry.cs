@@ -1,11 +1,15 @@
 using System.Collections.Concurrent;
 using CallLogs.Contracts;
+using CallLogs.ServiceDefaults.Secrets;
 using CallLogs.Stream.Domain;
 
 namespace CallLogs.Stream.Subscriptions;
 
-/// <summary>The subscriptions this instance serves, and the fan-out of every ingested batch to those of its area.</summary>
-public sealed class SubscriberRegistry
+/// <summary>
+/// The subscriptions this instance serves, and the fan-out of every ingested batch to those of its area: its records'
+/// sealed secrets opened (<see cref="SecretSeal"/>) once a subscriber of the area is found, then one frame per masking.
+/// </summary>
+public sealed class SubscriberRegistry(SecretSeal seal)
 {
     private readonly ConcurrentDictionary<Guid, Subscriber> _subscribers = new();
 
@@ -20,6 +24,7 @@ public sealed class SubscriberRegistry
     public void Publish(Guid areaId, IReadOnlyList<CallRecord> records)
     {
         var frames = new Dictionary<int, string>();
+        IReadOnlyList<CallRecord>? opened = null;
         foreach (var subscriber in _subscribers.Values)
         {
             if (subscriber.AreaId != areaId)
@@ -30,7 +35,8 @@ public sealed class SubscriberRegistry
             var key = subscriber.MaskKeep ?? -1;
             if (!frames.TryGetValue(key, out var frame))
             {
-                frames[key] = frame = Frames.Data(records, subscriber.MaskKeep);
+                opened ??= records.Select(seal.Open).ToList();
+                frames[key] = frame = Frames.Data(opened, subscriber.MaskKeep);
             }
 
             subscriber.Offer(frame, records);
