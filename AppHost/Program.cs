@@ -4,8 +4,8 @@ using CallLogs.AppHost.Operations;
 var builder = DistributedApplication.CreateBuilder(args);
 var servers = new Servers(builder);   // containers when an engine answers, else executables; Infrastructure:Mode forces one
 var tokens = new LocalTokens(builder);
-// The key call records' secrets are sealed with (ingest seals, export and stream open): generated once, kept in the
-// AppHost's user secrets, since what it sealed outlives the run; Parameters:sealing-key sets it.
+// The key secrets are sealed with (call records' by ingest, export profiles' by profile; export and stream open them):
+// generated once and kept in the AppHost's user secrets, since what it sealed outlives the run; Parameters:sealing-key sets it.
 var sealingKey = builder.AddParameter("sealing-key", new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
 
 var messaging = servers.AddRabbitMQ("messaging");
@@ -20,6 +20,7 @@ var streamDb = postgres.AddDatabase("streamdb");
 var auditDb = postgres.AddDatabase("auditdb");
 
 var profile = builder.AddService<Projects.CallLogs_Profile>("profile", tokens)
+    .WithEnvironment("Sealing__Key", sealingKey)
     .WithReference(messaging).WaitFor(messaging)
     .WithReference(profileDb).WaitFor(profileDb);
 

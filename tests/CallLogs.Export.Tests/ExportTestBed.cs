@@ -99,7 +99,17 @@ public sealed class ExportTestBed : IAsyncDisposable
     public Task<Guid> CreateProfileAsync(IReadOnlyList<ExportFilter>? filters = null, bool mask = false, int keep = 0) =>
         CreateProfileAsync(Profile(filters, mask, keep));
 
-    public Task<Guid> CreateProfileAsync(ExportProfileSnapshot profile) => ApplyAsync(new ExportProfileCreated { Profile = profile }, profile);
+    /// <summary>Creates the profile as the profile service sends it: the API keys of its filters and its external id sealed.</summary>
+    public Task<Guid> CreateProfileAsync(ExportProfileSnapshot profile)
+    {
+        var seal = Infra.Seal;
+        var sent = profile with
+        {
+            Filters = [.. profile.Filters.Select(f => f.Field == FilterField.ApiKey ? f with { Value = seal.Seal(f.Value) } : f)],
+            Encryption = profile.Encryption is { } e ? e with { IamRoleExternalId = seal.Seal(e.IamRoleExternalId) } : null,
+        };
+        return ApplyAsync(new ExportProfileCreated { Profile = sent }, sent);
+    }
 
     public Task<int> CountAsync(Func<ExportDbContext, Task<int>> count) => QueryAsync(count);
 
@@ -112,10 +122,14 @@ public sealed class ExportTestBed : IAsyncDisposable
     /// <summary>Publishes the records as one ingested batch and waits until they are staged.</summary>
     public Task IngestAsync(params CallRecord[] records) => IngestAsync(Area, records);
 
-    /// <summary>Publishes the records as one ingested batch of <paramref name="area"/> and waits until they are staged.</summary>
+    /// <summary>
+    /// Publishes the records as one ingested batch of <paramref name="area"/>, their secrets sealed as ingest seals them,
+    /// and waits until they are staged.
+    /// </summary>
     public async Task IngestAsync(Guid area, params CallRecord[] records)
     {
-        await Bus.Publish(new CallRecordsIngested { BatchId = Guid.NewGuid(), AreaId = area, AcceptedAt = Clock.GetUtcNow(), Records = records });
+        var seal = Infra.Seal;
+        await Bus.Publish(new CallRecordsIngested { BatchId = Guid.NewGuid(), AreaId = area, AcceptedAt = Clock.GetUtcNow(), Records = [.. records.Select(seal.Seal)] });
         var uuids = records.Select(r => r.RequestUuid).ToList();
         await Eventually.Until(async () => await CountAsync(db => db.StagedRecords.CountAsync(s => uuids.Contains(s.RequestUuid))) == records.Length);
     }

@@ -83,7 +83,7 @@ public sealed class ExportProfilesApiTests(Infrastructure infra) : IAsyncLifetim
         Assert.Equal(
             [new ExportFilter { Field = FilterField.ApiKey, Operator = FilterOperator.Is, Value = "key-1" },
              new ExportFilter { Field = FilterField.ResponseCode, Operator = FilterOperator.IsNot, Value = "500" }],
-            created.Profile.Filters);
+            created.Profile.Filters.Select(f => f with { Value = infra.Seal.Open(f.Value)! }));   // an API key is sent sealed
         Assert.Equal(1, created.Profile.Version);
         Assert.True(created.Profile.EscapeCsvFormulas);
         Assert.True(profile.EscapeCsvFormulas);
@@ -416,5 +416,49 @@ public sealed class ExportProfilesApiTests(Infrastructure infra) : IAsyncLifetim
         Assert.Contains(all!, a => a.Id == id && a.Name == name + " renamed");
         var own = await _admin.GetFromJsonAsync<List<AreaResponse>>("/api/areas", Json);
         Assert.Equal([_area], own!.Select(a => a.Id));
+    }
+
+    [Fact]
+    public async Task The_external_id_and_the_api_keys_of_filters_are_stored_and_announced_sealed_and_shown_whole_to_the_area()
+    {
+        const string ExternalId = "ext-9f8e7d6c5b4a3921";
+        const string ApiKey = "k3y-7f2c9a0e5b1d4c8a";
+        var profile = await CreateAsync(new
+        {
+            name = "Sealed secrets",
+            s3Bucket = "calllogs-export/area/exports",
+            encryption = new
+            {
+                enabled = true,
+                iamRoleArn = "arn:aws:iam::123456789012:role/Export",
+                cmkKeyArn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                iamRoleExternalId = ExternalId,
+            },
+            collectFrom = DateTimeOffset.UtcNow.AddHours(3),
+            filters = new[] { new { field = "apiKey", @operator = "is", value = ApiKey } },
+        });
+        Assert.Equal(ExternalId, profile.Encryption.IamRoleExternalId);
+        Assert.Equal(ApiKey, Assert.Single(profile.Filters).Value);
+
+        var created = await _events.WaitFor<ExportProfileCreated>(e => e.Profile.ProfileId == profile.Id);
+        var announced = JsonSerializer.Serialize(created);
+        Assert.DoesNotContain(ExternalId, announced);
+        Assert.DoesNotContain(ApiKey, announced);
+        Assert.Equal(ApiKey, infra.Seal.Open(created.Profile.Filters.Single().Value));
+        Assert.Equal(ExternalId, infra.Seal.Open(created.Profile.Encryption!.IamRoleExternalId));
+
+        var database = _service.Configuration["ConnectionStrings:profiledb"]!;
+        Assert.NotEmpty(await Sql.TablesHoldingAsync(database, profile.Id.ToString()));   // the search finds what is stored in clear
+        Assert.Equal([], await Sql.TablesHoldingAsync(database, ExternalId));
+        Assert.Equal([], await Sql.TablesHoldingAsync(database, ApiKey));
+
+        var read = await Client(Roles.AreaViewer, _area).GetFromJsonAsync<ExportProfileResponse>($"/api/areas/{_area}/export-profiles/{profile.Id}", Json);
+        Assert.Equal(ExternalId, read!.Encryption.IamRoleExternalId);
+        Assert.Equal(ApiKey, Assert.Single(read.Filters).Value);
+
+        // The same filters sent again are no change, though stored sealed.
+        using var same = await _admin.PatchAsJsonAsync($"/api/areas/{_area}/export-profiles/{profile.Id}", new { filters = new[] { new { field = "apiKey", @operator = "is", value = ApiKey } } });
+        Assert.Equal(HttpStatusCode.OK, same.StatusCode);
+        Assert.Equal(1, (await same.Content.ReadFromJsonAsync<ExportProfileResponse>(Json))!.Version);
     }
 }

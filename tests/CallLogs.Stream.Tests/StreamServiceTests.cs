@@ -59,8 +59,9 @@ public sealed class StreamServiceTests(Infrastructure infra) : IAsyncLifetime
         return socket;
     }
 
+    /// <summary>The records as ingest publishes them: their secrets sealed.</summary>
     private Task PublishAsync(Guid area, params CallRecord[] records) =>
-        _bus.Publish(new CallRecordsIngested { BatchId = Guid.NewGuid(), AreaId = area, AcceptedAt = DateTimeOffset.UtcNow, Records = records });
+        _bus.Publish(new CallRecordsIngested { BatchId = Guid.NewGuid(), AreaId = area, AcceptedAt = DateTimeOffset.UtcNow, Records = [.. records.Select(infra.Seal.Seal)] });
 
     private static CallRecord Record(string? apiKey = "0123456789") => new()
     {

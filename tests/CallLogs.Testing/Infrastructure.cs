@@ -4,6 +4,7 @@ using System.Text;
 using Amazon.S3;
 using CallLogs.TestServers;
 using CallLogs.ServiceDefaults.Auth;
+using CallLogs.ServiceDefaults.Secrets;
 using CallLogs.ServiceDefaults.Storage;
 using DotNet.Testcontainers.Builders;
 using Npgsql;
@@ -38,6 +39,9 @@ public sealed class Infrastructure : IAsyncLifetime
 
     /// <summary>The Sealing:Key of every service these tests start (call records' secrets are sealed with it).</summary>
     public string SealingKey { get; } = TokenIssuer.NewSigningKey();
+
+    /// <summary>Seals records as ingest does before it publishes them (with <see cref="SealingKey"/>).</summary>
+    public SecretSeal Seal => new(Microsoft.Extensions.Options.Options.Create(new SealingOptions { Key = SealingKey }));
 
     /// <summary>Where the servers came from: environment, testcontainers or private.</summary>
     public string Source { get; private set; } = "";

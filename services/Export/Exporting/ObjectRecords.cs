@@ -48,8 +48,9 @@ internal static class ObjectRecords
     /// <summary>
     /// The profile's filters as SQL: within one field <c>is</c> keeps a record whose value is one of the listed ones and
     /// <c>is not</c> one whose value is none of them (a missing value is none of them); across fields all must hold.
-    /// API Definition matches the service name or id; an API Key is staged sealed, so a key matches in each form it can
-    /// be staged in (<see cref="SecretSeal.StoredForms"/>). A field's operator is the one of its first filter.
+    /// API Definition matches the service name or id. An API key comes sealed from the profile service and is staged
+    /// sealed: it is opened and matched in each form it can be staged in (<see cref="SecretSeal.StoredForms"/>). A
+    /// field's operator is the one of its first filter.
     /// </summary>
     private static string Filters(IReadOnlyList<ExportFilter> filters, NpgsqlParameterCollection parameters, string prefix, SecretSeal seal)
     {
@@ -70,7 +71,7 @@ internal static class ObjectRecords
             }
             else if (field.Key == FilterField.ApiKey)
             {
-                parameters.AddWithValue(name, values.SelectMany(seal.StoredForms).ToArray());
+                parameters.AddWithValue(name, values.SelectMany(v => seal.StoredForms(seal.Open(v)!)).Distinct().ToArray());
             }
             else
             {

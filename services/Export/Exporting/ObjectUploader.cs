@@ -9,6 +9,7 @@ using CallLogs.Export.Data;
 using CallLogs.Export.Domain;
 using CallLogs.Export.Extensions;
 using CallLogs.ServiceDefaults;
+using CallLogs.ServiceDefaults.Secrets;
 using CallLogs.ServiceDefaults.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -22,7 +23,7 @@ namespace CallLogs.Export.Exporting;
 /// profile unreadable, anything else) is recorded on that object, which is retried with its own backoff while the
 /// others go on; its built file is kept for the retry.
 /// </summary>
-public sealed partial class ObjectUploader(ExportDbContext db, ObjectFiles files, IAmazonS3 s3, S3Settings settings,
+public sealed partial class ObjectUploader(ExportDbContext db, ObjectFiles files, IAmazonS3 s3, S3Settings settings, SecretSeal seal,
     IOptions<ExportOptions> options, TimeProvider clock, ILogger<ObjectUploader> logger)
 {
     private const string ContentType = "application/gzip";
@@ -241,7 +242,10 @@ public sealed partial class ObjectUploader(ExportDbContext db, ObjectFiles files
         }
     }
 
-    /// <summary>The service's client, or one with credentials of the profile's role (STS AssumeRole with its external id).</summary>
+    /// <summary>
+    /// The service's client, or one with credentials of the profile's role (STS AssumeRole with its external id, which
+    /// the profile service sends sealed).
+    /// </summary>
     private async Task<(IAmazonS3 Client, bool Owned)> ClientForAsync(ExportProfileSnapshot profile, CancellationToken cancellationToken)
     {
         if (profile.Encryption is not { } encryption)
@@ -249,7 +253,7 @@ public sealed partial class ObjectUploader(ExportDbContext db, ObjectFiles files
             return (s3, false);
         }
 
-        return (await settings.CreateClientForRoleAsync(encryption.IamRoleArn, encryption.IamRoleExternalId, $"calllogs-export-{profile.ProfileId:N}",
+        return (await settings.CreateClientForRoleAsync(encryption.IamRoleArn, seal.Open(encryption.IamRoleExternalId)!, $"calllogs-export-{profile.ProfileId:N}",
             options.Value.StsEndpoint, cancellationToken), true);
     }
 

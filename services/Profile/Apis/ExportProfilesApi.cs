@@ -5,6 +5,7 @@ using CallLogs.ServiceDefaults.Auth;
 using CallLogs.ServiceDefaults.Data;
 using CallLogs.ServiceDefaults.Errors;
 using CallLogs.ServiceDefaults.Outbox;
+using CallLogs.ServiceDefaults.Secrets;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -13,7 +14,8 @@ namespace CallLogs.Profile.Apis;
 
 /// <summary>
 /// Call log export profiles of an area. Area admins manage them, viewers read them; another area's profiles
-/// are invisible (404). Every change and its event are saved in one transaction (outbox).
+/// are invisible (404). Every change and its event are saved in one transaction (outbox). The IAM role's external id
+/// and the API keys of filters are stored and sent sealed (<see cref="SecretSeal"/>), and shown open.
 /// </summary>
 public static class ExportProfilesApi
 {
@@ -31,7 +33,7 @@ public static class ExportProfilesApi
     }
 
     public static async Task<Created<ExportProfileResponse>> CreateExportProfile(Guid areaId,
-        CreateExportProfileRequest request, ProfileDbContext db, TimeProvider clock,
+        CreateExportProfileRequest request, ProfileDbContext db, SecretSeal seal, TimeProvider clock,
         CancellationToken cancellationToken)
     {
         if (await AreaNameAsync(db, areaId, cancellationToken) is not { } areaName)
@@ -51,12 +53,12 @@ public static class ExportProfilesApi
             EncryptionEnabled = encryption is not null,
             IamRoleArn = encryption?.IamRoleArn,
             CmkKeyArn = encryption?.CmkKeyArn,
-            IamRoleExternalId = encryption?.IamRoleExternalId,
+            IamRoleExternalId = Sealed(seal, encryption?.IamRoleExternalId),
             MaskSensitiveData = request.MaskSensitiveData,
             UnmaskedCharacters = request.UnmaskedCharacters ?? 0,
             CollectFrom = HourSnapping.ToNearestHour(request.CollectFrom!.Value),
             CollectUntil = request.CollectUntil?.ToUniversalTime(),
-            Filters = (request.Filters ?? []).Select(ToContract).ToList(),
+            Filters = (request.Filters ?? []).Select(f => ToContract(f, seal)).ToList(),
             EscapeCsvFormulas = request.EscapeCsvFormulas ?? true,
             Enabled = true,
             Version = 1,
@@ -66,11 +68,11 @@ public static class ExportProfilesApi
         db.ExportProfiles.Add(profile);
         db.AddOutboxMessage(new ExportProfileCreated { Profile = profile.Snapshot(areaName) }, clock);
         await SaveAsync(db, profile.Name, cancellationToken);
-        return TypedResults.Created($"/api/areas/{areaId}/export-profiles/{profile.Id}", ToResponse(profile));
+        return TypedResults.Created($"/api/areas/{areaId}/export-profiles/{profile.Id}", ToResponse(profile, seal));
     }
 
     /// <summary>A page of the area's profiles by name; 404 when the area does not exist (platform admins reach any id).</summary>
-    public static async Task<Ok<PagedList<ExportProfileResponse>>> ListExportProfiles(Guid areaId, ProfileDbContext db,
+    public static async Task<Ok<PagedList<ExportProfileResponse>>> ListExportProfiles(Guid areaId, ProfileDbContext db, SecretSeal seal,
         [AsParameters] PageQuery paging, CancellationToken cancellationToken)
     {
         if (!await db.Areas.AnyAsync(a => a.Id == areaId, cancellationToken))
@@ -82,18 +84,18 @@ public static class ExportProfilesApi
         var total = await query.CountAsync(cancellationToken);
         var items = await query.OrderBy(p => p.NormalizedName).ThenBy(p => p.Id)
             .Skip((paging.PageNumber - 1) * paging.Size).Take(paging.Size).ToListAsync(cancellationToken);
-        return TypedResults.Ok(new PagedList<ExportProfileResponse>(items.Select(ToResponse).ToList(), paging.PageNumber, paging.Size, total));
+        return TypedResults.Ok(new PagedList<ExportProfileResponse>(items.Select(p => ToResponse(p, seal)).ToList(), paging.PageNumber, paging.Size, total));
     }
 
     public static async Task<Ok<ExportProfileResponse>> GetExportProfile(Guid areaId, Guid profileId,
-        ProfileDbContext db, CancellationToken cancellationToken)
+        ProfileDbContext db, SecretSeal seal, CancellationToken cancellationToken)
     {
         var profile = await db.ExportProfiles.AsNoTracking().FirstOrDefaultAsync(p => p.AreaId == areaId && p.Id == profileId, cancellationToken);
-        return profile is null ? throw ProfileNotFound() : TypedResults.Ok(ToResponse(profile));
+        return profile is null ? throw ProfileNotFound() : TypedResults.Ok(ToResponse(profile, seal));
     }
 
     public static async Task<Ok<ExportProfileResponse>> UpdateExportProfile(Guid areaId, Guid profileId,
-        UpdateExportProfileRequest request, ProfileDbContext db, TimeProvider clock,
+        UpdateExportProfileRequest request, ProfileDbContext db, SecretSeal seal, TimeProvider clock,
         CancellationToken cancellationToken)
     {
         var profile = await db.ExportProfiles.FirstOrDefaultAsync(p => p.AreaId == areaId && p.Id == profileId, cancellationToken);
@@ -102,7 +104,7 @@ public static class ExportProfilesApi
             throw ProfileNotFound();
         }
 
-        RefuseChangeOfFixedFields(profile, request);
+        RefuseChangeOfFixedFields(profile, request, seal);
         if (request.Name is not null)
         {
             profile.Name = request.Name.Trim();
@@ -119,7 +121,7 @@ public static class ExportProfilesApi
             profile.EncryptionEnabled = encryption.Enabled;
             profile.IamRoleArn = encryption.Enabled ? encryption.IamRoleArn : null;
             profile.CmkKeyArn = encryption.Enabled ? encryption.CmkKeyArn : null;
-            profile.IamRoleExternalId = encryption.Enabled ? encryption.IamRoleExternalId : null;
+            profile.IamRoleExternalId = encryption.Enabled ? Sealed(seal, encryption.IamRoleExternalId) : null;
         }
 
         profile.MaskSensitiveData = request.MaskSensitiveData ?? profile.MaskSensitiveData;
@@ -132,16 +134,16 @@ public static class ExportProfilesApi
             await SaveAsync(db, profile.Name, cancellationToken);
         }
 
-        return TypedResults.Ok(ToResponse(profile));
+        return TypedResults.Ok(ToResponse(profile, seal));
     }
 
     public static Task<Ok<ExportProfileResponse>> EnableExportProfile(Guid areaId, Guid profileId,
-        ProfileDbContext db, TimeProvider clock, CancellationToken cancellationToken) =>
-        SetEnabledAsync(areaId, profileId, enabled: true, db, clock, cancellationToken);
+        ProfileDbContext db, SecretSeal seal, TimeProvider clock, CancellationToken cancellationToken) =>
+        SetEnabledAsync(areaId, profileId, enabled: true, db, seal, clock, cancellationToken);
 
     public static Task<Ok<ExportProfileResponse>> DisableExportProfile(Guid areaId, Guid profileId,
-        ProfileDbContext db, TimeProvider clock, CancellationToken cancellationToken) =>
-        SetEnabledAsync(areaId, profileId, enabled: false, db, clock, cancellationToken);
+        ProfileDbContext db, SecretSeal seal, TimeProvider clock, CancellationToken cancellationToken) =>
+        SetEnabledAsync(areaId, profileId, enabled: false, db, seal, clock, cancellationToken);
 
     public static async Task<NoContent> DeleteExportProfile(Guid areaId, Guid profileId,
         ProfileDbContext db, TimeProvider clock, CancellationToken cancellationToken)
@@ -165,7 +167,7 @@ public static class ExportProfilesApi
     }
 
     private static async Task<Ok<ExportProfileResponse>> SetEnabledAsync(Guid areaId, Guid profileId, bool enabled,
-        ProfileDbContext db, TimeProvider clock, CancellationToken cancellationToken)
+        ProfileDbContext db, SecretSeal seal, TimeProvider clock, CancellationToken cancellationToken)
     {
         var profile = await db.ExportProfiles.FirstOrDefaultAsync(p => p.AreaId == areaId && p.Id == profileId, cancellationToken);
         if (profile is null)
@@ -190,11 +192,11 @@ public static class ExportProfilesApi
             await SaveAsync(db, profile.Name, cancellationToken);
         }
 
-        return TypedResults.Ok(ToResponse(profile));
+        return TypedResults.Ok(ToResponse(profile, seal));
     }
 
     /// <summary>collectFrom, collectUntil and filters are fixed at creation: a different value is a 409 naming the field.</summary>
-    private static void RefuseChangeOfFixedFields(ExportProfile profile, UpdateExportProfileRequest request)
+    private static void RefuseChangeOfFixedFields(ExportProfile profile, UpdateExportProfileRequest request, SecretSeal seal)
     {
         string? field = null;
         if (request.CollectFrom is { } from && HourSnapping.ToNearestHour(from) != profile.CollectFrom)
@@ -205,7 +207,7 @@ public static class ExportProfilesApi
         {
             field = "collectUntil";
         }
-        else if (request.Filters is { } filters && !SameFilters(filters, profile.Filters))
+        else if (request.Filters is { } filters && !SameFilters(filters, profile.Filters, seal))
         {
             field = "filters";
         }
@@ -217,11 +219,11 @@ public static class ExportProfilesApi
         }
     }
 
-    private static bool SameFilters(IReadOnlyList<FilterSetting> requested, IReadOnlyList<ExportFilter> stored) =>
+    private static bool SameFilters(IReadOnlyList<FilterSetting> requested, IReadOnlyList<ExportFilter> stored, SecretSeal seal) =>
         requested.Count == stored.Count && requested.Zip(stored).All(pair =>
             FilterNames.Fields.TryGetValue(pair.First.Field ?? "", out var field) && field == pair.Second.Field
             && FilterNames.Operators.TryGetValue(pair.First.Operator ?? "", out var op) && op == pair.Second.Operator
-            && pair.First.Value == pair.Second.Value);
+            && pair.First.Value == seal.Open(pair.Second.Value));
 
     private static void Touch(ExportProfile profile, TimeProvider clock)
     {
@@ -245,24 +247,29 @@ public static class ExportProfilesApi
         }
     }
 
-    private static ExportFilter ToContract(FilterSetting filter) => new()
+    /// <summary>A filter as stored and sent to the export: an API key sealed (<see cref="SecretSeal"/>), as in the records it is compared with.</summary>
+    private static ExportFilter ToContract(FilterSetting filter, SecretSeal seal) => new()
     {
         Field = FilterNames.Fields[filter.Field],
         Operator = FilterNames.Operators[filter.Operator],
-        Value = filter.Value,
+        Value = FilterNames.Fields[filter.Field] == FilterField.ApiKey ? seal.Seal(filter.Value) : filter.Value,
     };
 
-    internal static ExportProfileResponse ToResponse(ExportProfile p) => new(
+    /// <summary>The profile's secrets (the IAM role's external id, API keys of filters) are stored and sent sealed.</summary>
+    private static string? Sealed(SecretSeal seal, string? secret) => string.IsNullOrEmpty(secret) ? secret : seal.Seal(secret);
+
+    /// <summary>The profile as the API shows it: its sealed secrets opened.</summary>
+    internal static ExportProfileResponse ToResponse(ExportProfile p, SecretSeal seal) => new(
         p.Id,
         p.AreaId,
         p.Name,
         p.S3Bucket,
-        new EncryptionSetting(p.EncryptionEnabled, p.IamRoleArn, p.CmkKeyArn, p.IamRoleExternalId),
+        new EncryptionSetting(p.EncryptionEnabled, p.IamRoleArn, p.CmkKeyArn, seal.Open(p.IamRoleExternalId)),
         p.MaskSensitiveData,
         p.UnmaskedCharacters,
         p.CollectFrom,
         p.CollectUntil,
-        p.Filters.Select(f => new FilterSetting(FilterNames.Name(f.Field), FilterNames.Name(f.Operator), f.Value)).ToList(),
+        p.Filters.Select(f => new FilterSetting(FilterNames.Name(f.Field), FilterNames.Name(f.Operator), seal.Open(f.Value)!)).ToList(),
         p.EscapeCsvFormulas,
         p.Enabled ? "enabled" : "disabled",
         p.Version,

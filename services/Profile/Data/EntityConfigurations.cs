@@ -30,7 +30,8 @@ internal sealed class ExportProfileConfiguration : IEntityTypeConfiguration<Expo
         profile.Property(p => p.S3Bucket).HasMaxLength(600);
         profile.Property(p => p.IamRoleArn).HasMaxLength(2048);
         profile.Property(p => p.CmkKeyArn).HasMaxLength(2048);
-        profile.Property(p => p.IamRoleExternalId).HasMaxLength(1224);
+        // Sealed (SecretSeal): AWS's longest external id, 1,224 characters, is about 1,680 sealed.
+        profile.Property(p => p.IamRoleExternalId).HasMaxLength(2048);
         profile.Property(p => p.Filters).HasColumnType("jsonb").HasConversion(
             filters => JsonSerializer.Serialize(filters, Json),
             json => JsonSerializer.Deserialize<List<ExportFilter>>(json, Json) ?? new List<ExportFilter>(),

@@ -2,6 +2,7 @@ using CallLogs.Profile.Data;
 using CallLogs.ServiceDefaults.Data;
 using CallLogs.ServiceDefaults.Messaging;
 using CallLogs.ServiceDefaults.Outbox;
+using CallLogs.ServiceDefaults.Secrets;
 using FluentValidation;
 
 namespace CallLogs.Profile.Extensions;
@@ -13,6 +14,7 @@ public static class Extensions
         builder.AddServiceDatabase<ProfileDbContext>("profiledb");
         builder.AddOutbox<ProfileDbContext>();
         builder.AddMessaging();
+        builder.AddSecretSeal();
         builder.Services.AddValidatorsFromAssemblyContaining<ProfileDbContext>(includeInternalTypes: true);
         return builder;
     }

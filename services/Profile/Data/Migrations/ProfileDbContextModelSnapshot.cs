@@ -110,8 +110,8 @@ namespace CallLogs.Profile.Data.Migrations
                         .HasColumnName("iam_role_arn");
 
                     b.Property<string>("IamRoleExternalId")
-                        .HasMaxLength(1224)
-                        .HasColumnType("character varying(1224)")
+                        .HasMaxLength(2048)
+                        .HasColumnType("character varying(2048)")
                         .HasColumnName("iam_role_external_id");
 
                     b.Property<bool>("MaskSensitiveData")
