@@ -60,6 +60,8 @@ public sealed class AspireSystem(int replicas, TimeSpan exportPollInterval) : IA
             $"--Infrastructure:DataDirectory={_data}",
             $"--Replicas:all={replicas}",
             $"--Parameters:auth-signing-key={_signingKey}",
+            // The run's own sealing key: the AppHost would otherwise take (or make) the one in its user secrets.
+            $"--Parameters:sealing-key={TokenIssuer.NewSigningKey()}",
         ]);
         // Health checks fail while servers start and after they stop (logged as errors); services' own output above warnings is noise here.
         builder.Services.AddLogging(logging => logging

@@ -62,12 +62,12 @@ public sealed class CallLogsClient(AspireSystem system)
         return bucket;
     }
 
-    public static Dictionary<string, object> Record(DateTimeOffset time) => new()
+    public static Dictionary<string, object> Record(DateTimeOffset time, string apiKey = "e2e-key") => new()
     {
         ["request_uuid"] = Guid.NewGuid().ToString(),
         ["request_time"] = time.ToString("O"),
         ["http_status_code"] = 200,
-        ["api_key"] = "e2e-key",
+        ["api_key"] = apiKey,
     };
 
     public async Task PostRecordsAsync(Guid area, IEnumerable<Dictionary<string, object>> records)
