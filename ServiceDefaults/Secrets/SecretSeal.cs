@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using System.Collections.Concurrent;
 using System.ComponentModel.DataAnnotations;
 using System.Security.Cryptography;
 using System.Text;
@@ -82,8 +83,15 @@ public sealed class SecretSeal
     private static readonly int ApiKeyColumn = CallRecordFields.IndexOf("api_key");
     private static readonly int TokenColumn = CallRecordFields.IndexOf("oauth_access_token");
 
+    /// <summary>How many secrets each cache holds before it starts over (a few megabytes at most).</summary>
+    private const int CacheSize = 16_384;
+
     private readonly SealKey _current;
     private readonly Dictionary<string, SealKey> _keys;
+    // A gateway's traffic carries few keys many times: each is sealed and opened once per process, not once per record.
+    private readonly ConcurrentDictionary<string, string> _sealed = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _opened = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _openedBySpan;
 
     public SecretSeal(IOptions<SealingOptions> options)
     {
@@ -93,10 +101,33 @@ public sealed class SecretSeal
         {
             _keys.TryAdd(retired.Id, retired);
         }
+
+        _openedBySpan = _opened.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     /// <summary>The secret sealed with the current key.</summary>
-    public string Seal(string secret) => _current.Seal(secret);
+    public string Seal(string secret)
+    {
+        if (_sealed.TryGetValue(secret, out var known))
+        {
+            return known;
+        }
+
+        var sealedText = _current.Seal(secret);
+        Remember(_sealed, secret, sealedText);
+        Remember(_opened, sealedText, secret);
+        return sealedText;
+    }
+
+    private static void Remember(ConcurrentDictionary<string, string> cache, string key, string value)
+    {
+        if (cache.Count >= CacheSize)
+        {
+            cache.Clear();
+        }
+
+        cache[key] = value;
+    }
 
     /// <summary>
     /// Every form a stored value equal to <paramref name="secret"/> can have: sealed with the current key, with each
@@ -122,9 +153,15 @@ public sealed class SecretSeal
         while (value.IndexOf(Start, at) is var start and >= 0)
         {
             var end = value.IndexOf(End, start);
-            if (end - start - 1 > IdLength && _keys.TryGetValue(value.Substring(start + 1, IdLength), out var key)
+            if (end > start && _openedBySpan.TryGetValue(value.AsSpan(start, end - start + 1), out var known))
+            {
+                text.Append(value, at, start - at).Append(known);
+                at = end + 1;
+            }
+            else if (end - start - 1 > IdLength && _keys.TryGetValue(value.Substring(start + 1, IdLength), out var key)
                 && key.Open(value.AsSpan(start + 1 + IdLength, end - start - 1 - IdLength)) is { } secret)
             {
+                Remember(_opened, value[start..(end + 1)], secret);
                 text.Append(value, at, start - at).Append(secret);
                 at = end + 1;
             }
@@ -322,14 +359,15 @@ public sealed class SecretSeal
     /// <summary>One key: its id, its AES-256-GCM key and the HMAC key of the nonces, all derived from the configured text.</summary>
     private sealed class SealKey
     {
-        private readonly byte[] _mac;
+        private readonly ThreadLocal<HMACSHA256> _mac;
         private readonly ThreadLocal<AesGcm> _aes;
 
         public SealKey(string text)
         {
             var material = Encoding.UTF8.GetBytes(text);
             var encryption = HKDF.DeriveKey(HashAlgorithmName.SHA256, material, 32, info: "calllogs-sealing-aes256gcm"u8.ToArray());
-            _mac = HKDF.DeriveKey(HashAlgorithmName.SHA256, material, 32, info: "calllogs-sealing-nonce"u8.ToArray());
+            var mac = HKDF.DeriveKey(HashAlgorithmName.SHA256, material, 32, info: "calllogs-sealing-nonce"u8.ToArray());
+            _mac = new ThreadLocal<HMACSHA256>(() => new HMACSHA256(mac));
             Id = Base64Url.EncodeToString(HKDF.DeriveKey(HashAlgorithmName.SHA256, material, 6, info: "calllogs-sealing-id"u8.ToArray()));
             _aes = new ThreadLocal<AesGcm>(() => new AesGcm(encryption, TagLength));
         }
@@ -342,7 +380,7 @@ public sealed class SecretSeal
             var payload = new byte[NonceLength + plain.Length + TagLength];
             var nonce = payload.AsSpan(0, NonceLength);
             Span<byte> mac = stackalloc byte[32];
-            HMACSHA256.HashData(_mac, plain, mac);
+            _mac.Value!.TryComputeHash(plain, mac, out _);
             mac[..NonceLength].CopyTo(nonce);
             _aes.Value!.Encrypt(nonce, plain, payload.AsSpan(NonceLength, plain.Length), payload.AsSpan(NonceLength + plain.Length));
             return string.Concat([Start.ToString(), Id, Base64Url.EncodeToString(payload), End.ToString()]);

@@ -68,6 +68,18 @@ public sealed class SecretSealTests
         });
     }
 
+    [Fact]
+    public void More_distinct_secrets_than_the_caches_hold_all_open_to_themselves()
+    {
+        var seal = SealWith(new string('c', 40));
+        var secrets = Enumerable.Range(0, 40_000).Select(i => $"key-{i:D6}-abcdef").ToList();
+        var sealedTexts = secrets.Select(seal.Seal).ToList();
+
+        Assert.Equal(secrets, sealedTexts.Select(seal.Open));
+        Assert.Equal(sealedTexts, secrets.Select(seal.Seal));
+        Assert.Equal(secrets, sealedTexts.Select(SealWith(new string('c', 40)).Open));
+    }
+
     [Theory]
     [MemberData(nameof(TextFields))]
     public void A_sealed_record_holds_the_key_and_the_token_in_no_field_and_opens_to_the_record_sent(string field)
