@@ -31,9 +31,9 @@ public sealed class SealingOptions : IValidatableObject
     /// <summary>
     /// The secret every call record's API key and OAuth token are sealed with before they are stored or sent: at least
     /// 32 characters of a random string (the AppHost generates one and keeps it in its user secrets). Every service that
-    /// reads call records (ingest, export, stream) must have the same.
+    /// seals or opens secrets (profile, ingest, export, stream) must have the same.
     /// </summary>
-    [Required(ErrorMessage = "Sealing:Key is missing: set it to a random string of at least 32 characters, the same for ingest, export and stream.")]
+    [Required(ErrorMessage = "Sealing:Key is missing: set it to a random string of at least 32 characters, the same for profile, ingest, export and stream.")]
     public string Key { get; set; } = "";
 
     /// <summary>Keys used before <see cref="Key"/>: what they sealed is still read, nothing new is sealed with them.</summary>
@@ -61,12 +61,13 @@ public sealed class SealedSecretException(string message) : Exception(message);
 /// it accepts a record, in their own fields and wherever else they appear in full (in <c>uri</c>, <c>request_id</c>,
 /// <c>referrer</c>, an unknown field...), so its database, the broker, the export's staging and every outbox only ever
 /// hold sealed ones. A service opens them where a record leaves the platform: the export's CSV, a stream frame, the
-/// call records API (each then masks by its own rule).
+/// call records API (each then masks by its own rule). The profile service seals an export profile's secrets (its IAM
+/// role's external id, the API keys of its filters) the same way; export opens them where it uses them.
 /// </summary>
 /// <remarks>
 /// <para>A sealed secret is <c>\u0001</c>, the key's 8-character id, the base64url of nonce, AES-256-GCM ciphertext and
-/// tag, and <c>\u0002</c>: a gateway's record can hold no control character (ingest refuses it), so a sealed secret is
-/// never confused with a value. Sealing is deterministic (the nonce is an HMAC of the secret under a second key, as in
+/// tag, and <c>\u0002</c>: no known field of a gateway's record can hold a control character (ingest refuses it), and
+/// in an unknown field, which may, a text that is no secret sealed with one of the service's keys stays as it is. Sealing is deterministic (the nonce is an HMAC of the secret under a second key, as in
 /// SIV): the same key seals to the same text, which keeps the filters on API keys an equality test and reveals only
 /// which records share a key. Both keys are derived from Sealing:Key by HKDF.</para>
 /// <para>A secret shorter than <see cref="Masking.MinEmbeddedLength"/> is sealed in its own field only, as masking masks

@@ -32,6 +32,7 @@ public sealed class AtomicityTests(Infrastructure infra, ITestOutputHelper outpu
             ["ConnectionStrings__messaging"] = await infra.NewRabbitMqVirtualHostAsync(),
             ["ConnectionStrings__storage"] = infra.S3ConnectionString,
             ["Auth__SigningKey"] = infra.SigningKey,
+            ["Sealing__Key"] = infra.SealingKey,
             ["OTEL_SERVICE_NAME"] = "profile",
             ["RabbitMq__ManagementUrl"] = infra.RabbitMqManagementUri.ToString(),
         };

@@ -1,4 +1,5 @@
 using CallLogs.Contracts;
+using CallLogs.Export.Exporting;
 using CallLogs.ServiceDefaults.Secrets;
 using CallLogs.Testing;
 using Microsoft.EntityFrameworkCore;
@@ -50,6 +51,11 @@ public sealed class ExportSecretsTests(Infrastructure infra) : IAsyncLifetime
         Assert.DoesNotContain(Key, text);
         Assert.DoesNotContain(Token, text);
         Assert.Contains(maskedRows, r => r[3] == Masking.Mask(Key, 3));
+        // The files are built with the secrets open, in a folder no other user can read.
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(ObjectFiles.Folder));
+        }
     }
 
     [Fact]

@@ -42,7 +42,7 @@ public sealed partial class ObjectFiles(NpgsqlDataSource dataSource, SecretSeal 
     /// </summary>
     public async Task<IReadOnlyList<BuiltFile>> GetOrBuildAsync(Guid areaId, IReadOnlyList<Part> parts, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(Folder);
+        EnsurePrivateFolder();
         var files = new BuiltFile[parts.Count];
         var building = new List<(int Index, string Name, CsvGzipFile File)>();
         try
@@ -108,6 +108,34 @@ public sealed partial class ObjectFiles(NpgsqlDataSource dataSource, SecretSeal 
             foreach (var file in Directory.EnumerateFiles(Folder, $"{objectId}-*"))
             {
                 File.Delete(file);
+            }
+        }
+    }
+
+    private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    /// <summary>
+    /// <see cref="Folder"/>, open to this user only: its files hold records with their secrets open (an unmasked
+    /// profile's API keys). A folder of that name that this user may not make private (another user's) is refused.
+    /// </summary>
+    private static void EnsurePrivateFolder()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(Folder);
+            return;
+        }
+
+        Directory.CreateDirectory(Folder, Private);
+        if (File.GetUnixFileMode(Folder) != Private)
+        {
+            try
+            {
+                File.SetUnixFileMode(Folder, Private);
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                throw new IOException($"{Folder} belongs to another user and cannot be made private to this one; remove it.", e);
             }
         }
     }
