@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.Json.Serialization;
 using CallLogs.Contracts;
+using CallLogs.Testing;
 using CsCheck;
 
 namespace CallLogs.Export.Tests;
@@ -26,11 +27,7 @@ public sealed class MaskingTests
         return data;
     }
 
-    private static IEnumerable<(string Name, PropertyInfo Property)> Fields() =>
-        typeof(CallRecord).GetProperties()
-            .Select(p => (Name: p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name, Property: p))
-            .Where(f => f.Name is not null && CallRecordFields.Names.Contains(f.Name))
-            .Select(f => (f.Name!, f.Property));
+    private static IEnumerable<(string Name, PropertyInfo Property)> Fields() => SampleRecords.Fields();
 
     [Fact]
     public void Every_field_of_the_record_is_a_csv_column_so_none_escapes_these_tests()

@@ -1,9 +1,9 @@
 using System.ComponentModel.DataAnnotations;
 using System.Reflection;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using CallLogs.Contracts;
 using CallLogs.ServiceDefaults.Secrets;
+using CallLogs.Testing;
 using CsCheck;
 using Microsoft.Extensions.Options;
 
@@ -37,11 +37,7 @@ public sealed class SecretSealTests
         return data;
     }
 
-    private static IEnumerable<(string Name, PropertyInfo Property)> Fields() =>
-        typeof(CallRecord).GetProperties()
-            .Select(p => (Name: p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name, Property: p))
-            .Where(f => f.Name is not null && CallRecordFields.Names.Contains(f.Name))
-            .Select(f => (f.Name!, f.Property));
+    private static IEnumerable<(string Name, PropertyInfo Property)> Fields() => SampleRecords.Fields();
 
     private static CallRecord Record(string? apiKey = Key, string? token = Token) => new()
     {

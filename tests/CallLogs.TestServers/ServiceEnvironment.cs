@@ -10,7 +10,7 @@ namespace CallLogs.TestServers;
 /// </summary>
 public static class ServiceEnvironment
 {
-    /// <summary>The Sealing:Key of every service this process starts (they must agree: ingest seals, export and stream open).</summary>
+    /// <summary>The Sealing:Key of every service this process starts (they must agree: ingest and profile seal, export and stream open).</summary>
     private static readonly string SealingKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
     public static Dictionary<string, string?> For(string service, InfrastructureEndpoints endpoints, string signingKey,

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Reflection;
+using System.Text.Json.Serialization;
 using CallLogs.Contracts;
 
 namespace CallLogs.Testing;
@@ -6,6 +8,16 @@ namespace CallLogs.Testing;
 /// <summary>Call records for tests and benchmarks: as a gateway posts them, and realistic ones with every field filled.</summary>
 public static class SampleRecords
 {
+    /// <summary>
+    /// Every field of <see cref="CallRecord"/> that is a CSV column, read from the type itself: tests over them cover a
+    /// field added to the record without a list of their own to keep.
+    /// </summary>
+    public static IEnumerable<(string Name, PropertyInfo Property)> Fields() =>
+        typeof(CallRecord).GetProperties()
+            .Select(p => (Name: p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name, Property: p))
+            .Where(f => f.Name is not null && CallRecordFields.Names.Contains(f.Name))
+            .Select(f => (f.Name!, f.Property));
+
     /// <summary>
     /// One call record as a gateway posts it (its JSON field names): a minute old unless <paramref name="time"/> says
     /// otherwise, with a field ingest does not know (<c>x_gateway_extra</c>), which it keeps.
