@@ -237,9 +237,8 @@ public sealed class SecretSeal
         }
 
         string? Own(string? secret) => string.IsNullOrEmpty(secret) || secret == "-" ? secret : Seal(secret);
-        return secrets.Count == 0
-            ? record with { ApiKey = Own(record.ApiKey), OauthAccessToken = Own(record.OauthAccessToken) }
-            : Map(record with { ApiKey = Own(record.ApiKey), OauthAccessToken = Own(record.OauthAccessToken) }, Embedded, sealing: true);
+        var own = record with { ApiKey = Own(record.ApiKey), OauthAccessToken = Own(record.OauthAccessToken) };
+        return secrets.Count == 0 ? own : Map(own, Embedded, sealing: true);
     }
 
     /// <summary>Every string in <paramref name="node"/> (a record as JSON), at any depth, opened in place.</summary>
@@ -300,7 +299,7 @@ public sealed class SecretSeal
             case JsonValueKind.String:
                 var text = value.GetString();
                 var changed = change(text);
-                return ReferenceEquals(text, changed) || text == changed ? value : JsonSerializer.SerializeToElement(changed);
+                return changed == text ? value : JsonSerializer.SerializeToElement(changed);
             case JsonValueKind.Object or JsonValueKind.Array:
                 // A sealed secret is written as an escaped control character, so a value without one has none to open. (A
                 // secret to seal may be written with escapes of any character: its raw text tells nothing.)
@@ -325,14 +324,9 @@ public sealed class SecretSeal
             case JsonObject item:
                 foreach (var (name, child) in item.ToList())
                 {
-                    if (child is JsonValue leaf && leaf.TryGetValue<string>(out var text) && change(text) is var changed && changed != text)
+                    if (Changed(child, change, ref any) is { } replacement)
                     {
-                        item[name] = changed;
-                        any = true;
-                    }
-                    else if (child is not null)
-                    {
-                        any |= MapStrings(child, change);
+                        item[name] = replacement;
                     }
                 }
 
@@ -340,14 +334,9 @@ public sealed class SecretSeal
             case JsonArray list:
                 for (var i = 0; i < list.Count; i++)
                 {
-                    if (list[i] is JsonValue leaf && leaf.TryGetValue<string>(out var text) && change(text) is var changed && changed != text)
+                    if (Changed(list[i], change, ref any) is { } replacement)
                     {
-                        list[i] = changed;
-                        any = true;
-                    }
-                    else if (list[i] is { } child)
-                    {
-                        any |= MapStrings(child, change);
+                        list[i] = replacement;
                     }
                 }
 
@@ -355,6 +344,20 @@ public sealed class SecretSeal
         }
 
         return any;
+    }
+
+    /// <summary>A string leaf's new text when <paramref name="change"/> changes it (else null); a container is changed in place.</summary>
+    private static string? Changed(JsonNode? child, Func<string?, string?> change, ref bool any)
+    {
+        if (child is JsonValue leaf && leaf.TryGetValue<string>(out var text))
+        {
+            var changed = change(text);
+            any |= changed != text;
+            return changed != text ? changed : null;
+        }
+
+        any |= child is not null && MapStrings(child, change);
+        return null;
     }
 
     /// <summary>One key: its id, its AES-256-GCM key and the HMAC key of the nonces, all derived from the configured text.</summary>
